@@ -1,0 +1,129 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Copyright (c) 2026 tangolab developers
+"""Keep a work tree equal to pristine upstream + our patches + our files.
+
+The work tree is copied from the pristine tree once. On every build the
+wanted content of each file we own (files touched by a patch, files of the
+overlay) is computed away from the work tree, and only files whose content
+differs are written, so a change to one model file makes ninja or make
+rebuild only what depends on it. Files we owned before and no longer do are
+restored from the pristine tree (or removed if pristine has none).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from .runner import BuildError
+
+MANIFEST = ".tangolab-owned.json"
+_PATCH_PATH = re.compile(r"^\+\+\+ b/(\S+)|^--- a/(\S+)", re.M)
+
+
+def read_series(patch_dir: Path) -> list[tuple[Path, list[str]]]:
+    """Parse a series file: one patch per line, optionally followed by the
+    overlay files that belong to that patch's commit (used on export)."""
+    series = patch_dir / "series"
+    if not series.exists():
+        return []
+    out = []
+    for lineno, line in enumerate(series.read_text().splitlines(), 1):
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        name, *files = line.split()
+        patch = patch_dir / name
+        if not patch.is_file():
+            raise BuildError(f"{series}:{lineno}: no patch {name}")
+        out.append((patch, files))
+    return out
+
+
+def patched_paths(patch: Path) -> set[str]:
+    paths = set()
+    for m in _PATCH_PATH.finditer(patch.read_text(errors="replace")):
+        p = m.group(1) or m.group(2)
+        if p and p != "/dev/null":
+            paths.add(p)
+    return paths
+
+
+def overlay_files(overlay: Path, exclude: set[str]) -> dict[str, Path]:
+    files = {}
+    for f in sorted(overlay.rglob("*")):
+        rel = f.relative_to(overlay).as_posix()
+        if f.is_file() and rel not in exclude and "__pycache__" not in rel:
+            files[rel] = f
+    return files
+
+
+def wanted_content(pristine: Path, patches: list[Path], overlay: dict[str, Path],
+                   log: Path) -> dict[str, bytes]:
+    """Apply patches to copies of just the files they touch; add overlay files."""
+    want: dict[str, bytes] = {}
+    touched: set[str] = set()
+    for p in patches:
+        touched |= patched_paths(p)
+    with tempfile.TemporaryDirectory(prefix="tangolab-patch-") as tmp:
+        t = Path(tmp)
+        for rel in touched:
+            src = pristine / rel
+            if src.is_file():
+                (t / rel).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(src, t / rel)
+        for p in patches:
+            res = subprocess.run(["patch", "-p1", "--batch", "--forward", "--no-backup-if-mismatch",
+                                  "-d", str(t), "-i", str(p)], capture_output=True, text=True,
+                                 check=False)
+            with open(log, "a") as f:
+                f.write(f"\n$ patch -p1 -i {p}\n{res.stdout}{res.stderr}")
+            if res.returncode != 0:
+                raise BuildError(f"patch {p.name} does not apply to {pristine}",
+                                 log=log, tail=(res.stdout + res.stderr).strip()[-2000:])
+        for rel in touched:
+            f = t / rel
+            if f.is_file():
+                want[rel] = f.read_bytes()
+    for rel, src in overlay.items():
+        if rel in want:
+            raise BuildError(f"{rel} is both patched and in the overlay; keep it in one place")
+        want[rel] = src.read_bytes()
+    return want
+
+
+def sync_tree(pristine: Path, work: Path, patches: list[Path], overlay: dict[str, Path],
+              log: Path) -> list[str]:
+    """Bring work up to date; return the files that were (re)written."""
+    if not (work / MANIFEST).exists():
+        if work.exists():
+            shutil.rmtree(work)
+        work.parent.mkdir(parents=True, exist_ok=True)
+        tmp = work.with_name(work.name + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        subprocess.run(["cp", "-a", "--reflink=auto", f"{pristine}/.", str(tmp)], check=True)
+        (tmp / MANIFEST).write_text("[]")
+        tmp.rename(work)
+    before = set(json.loads((work / MANIFEST).read_text()))
+    want = wanted_content(pristine, patches, overlay, log)
+    changed = []
+    for rel in sorted(before - want.keys()):
+        dst, src = work / rel, pristine / rel
+        if src.is_file():
+            shutil.copyfile(src, dst)  # a fresh mtime, so it is rebuilt
+        elif dst.exists():
+            dst.unlink()
+        changed.append(rel)
+    for rel, data in sorted(want.items()):
+        dst = work / rel
+        if dst.is_file() and dst.read_bytes() == data:
+            continue
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        dst.write_bytes(data)
+        changed.append(rel)
+    (work / MANIFEST).write_text(json.dumps(sorted(want)))
+    return changed
