@@ -1,0 +1,437 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Copyright (c) 2026 tangolab developers
+"""The `tangolab` command.
+
+    tangolab build [qemu|kernel|rootfs|all]     build what changed
+    tangolab boot --run CMD [--ssh]             boot, run CMD, exit with its status
+    tangolab boot [--ssh]                       boot and keep running until Ctrl-C
+    tangolab shell                              boot and hand over the serial console
+    tangolab ps [--json]                        running instances
+    tangolab qmp [--instance NAME] CMD [JSON]   one QMP command against an instance
+    tangolab info [--json]                      versions and artifact paths
+
+User errors print one line (or, for a misbehaving guest, the line and the
+tails of its logs) and exit non-zero, without a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib
+import json
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from types import FrameType, ModuleType
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Console
+from rich.text import Text
+
+from tangolab import __version__, instances
+from tangolab.errors import QmpCommandError, TangolabError, UsageError
+from tangolab.paths import build_dir, runs_dir
+
+if TYPE_CHECKING:
+    from tangolab.machine import Machine
+
+_err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def _say(message: str) -> None:
+    _err.print(Text.assemble(("tangolab: ", "bold"), message))
+
+
+def _error(message: str) -> None:
+    _err.print(Text.assemble(("error: ", "bold red"), message))
+
+
+# --- argument parsing ----------------------------------------------------------
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
+    return value
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"port out of range 1..65535: {value}")
+    return value
+
+
+BUILD_TARGETS = ("qemu", "kernel", "rootfs", "all")
+
+
+def _target(text: str) -> str:
+    if text not in BUILD_TARGETS:
+        raise argparse.ArgumentTypeError(
+            f"unknown target {text!r} (choose from {', '.join(BUILD_TARGETS)})"
+        )
+    return text
+
+
+def _icount(text: str) -> int | str:
+    return int(text) if text.isdigit() else text
+
+
+def _add_machine_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("machine")
+    g.add_argument("--name", help="instance name (default: random tango4-XXXXXX)")
+    g.add_argument("--memory", "-m", type=int, default=512, help="guest RAM in MiB (512)")
+    g.add_argument("--smp", type=int, default=2, help="CPUs (2)")
+    g.add_argument(
+        "--icount",
+        type=_icount,
+        metavar="SHIFT|SPEC",
+        help="deterministic instruction counting: -icount shift=SHIFT, or a whole spec",
+    )
+    g.add_argument("--nand", type=Path, metavar="IMG", help="raw NAND image for chip select 0")
+    g.add_argument("--append", default="", metavar="ARGS", help="extra kernel command line")
+    g.add_argument(
+        "--qemu-args",
+        action="append",
+        default=[],
+        metavar="ARGS",
+        help="extra QEMU arguments (shell-quoted string; repeatable)",
+    )
+    g.add_argument("--qemu", type=Path, metavar="BINARY", help="use this QEMU binary")
+    g.add_argument("--ssh-port", type=_port, metavar="PORT", help="host port for SSH (free one)")
+    g.add_argument(
+        "--boot-timeout", type=_positive_float, default=180.0, metavar="S", help="(180 s)"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tangolab",
+        description="Emulated Sigma Designs tango4 (SMP8758) lab: build, boot, inspect.",
+    )
+    parser.add_argument("--version", action="version", version=f"tangolab {__version__}")
+    parser.add_argument(
+        "--build-dir",
+        type=Path,
+        metavar="DIR",
+        help="build directory (default: $TANGOLAB_BUILD or <checkout>/build)",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser("build", help="build QEMU, the guest kernel and/or the rootfs")
+    p.add_argument(
+        "targets",
+        nargs="*",
+        type=_target,  # not choices=: argparse rejects an empty list against choices
+        metavar="TARGET",
+        help="qemu, kernel, rootfs or all (default: all)",
+    )
+    p.add_argument("--qemu-src", type=Path, metavar="DIR", help="use this QEMU source tree")
+    p.add_argument("--linux-src", type=Path, metavar="DIR", help="use this Linux source tree")
+    p.add_argument("-j", "--jobs", type=int, metavar="N", help="parallel build jobs")
+
+    p = sub.add_parser("boot", help="boot the guest; run a command or stay up")
+    p.add_argument("--run", metavar="CMD", help="run CMD in the guest, print its output, exit")
+    p.add_argument("--ssh", action="store_true", help="forward SSH; with --run, run CMD over SSH")
+    p.add_argument(
+        "--run-timeout", type=_positive_float, default=600.0, metavar="S", help="(600 s)"
+    )
+    _add_machine_options(p)
+
+    p = sub.add_parser("shell", help="boot the guest and attach to its serial console")
+    p.add_argument("--ssh", action="store_true", help="also forward SSH to a host port")
+    _add_machine_options(p)
+
+    p = sub.add_parser("qmp", help="one QMP command against a running instance")
+    p.add_argument("--instance", "-i", metavar="NAME", help="instance (default: the only one)")
+    p.add_argument("--timeout", type=_positive_float, default=30.0, metavar="S", help="(30 s)")
+    p.add_argument("qmp_command", metavar="CMD", help="QMP command, e.g. query-status")
+    p.add_argument("qmp_args", nargs="?", metavar="ARGS-JSON", help="arguments, a JSON object")
+
+    p = sub.add_parser("ps", help="list running instances")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
+    p = sub.add_parser("info", help="versions and paths of the built artifacts")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    return parser
+
+
+# --- helpers -------------------------------------------------------------------
+
+
+def _build(args: argparse.Namespace) -> Path:
+    return Path(args.build_dir).absolute() if args.build_dir else build_dir()
+
+
+def _make_machine(args: argparse.Namespace, *, ssh: bool) -> Machine:
+    import shlex
+
+    from tangolab.machine import Machine  # heavy imports only for the commands that boot
+
+    extra: list[str] = []
+    for chunk in args.qemu_args:
+        try:
+            extra += shlex.split(chunk)
+        except ValueError as e:
+            raise UsageError(f"--qemu-args {chunk!r}: {e}") from None
+    return Machine(
+        name=args.name,
+        memory=args.memory,
+        smp=args.smp,
+        icount=args.icount,
+        nand=args.nand,
+        append=args.append,
+        extra_args=extra,
+        ssh=ssh or args.ssh_port is not None,
+        ssh_port=args.ssh_port,
+        qemu=args.qemu,
+        build=_build(args),
+        boot_timeout=args.boot_timeout,
+    )
+
+
+def _access_hints(machine: Machine) -> None:
+    _say(f"instance {machine.name} is ready (QEMU pid {machine.pid}; logs in {machine.run_dir})")
+    _say(f"QMP from another terminal: tangolab qmp --instance {machine.name} query-status")
+    if machine.ssh_port is not None:
+        _say(
+            f"SSH: ssh -p {machine.ssh_port} -i {machine.artifacts.ssh_key} "
+            "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null root@127.0.0.1"
+        )
+
+
+def _exit_status(status: int) -> int:
+    return status if 0 <= status <= 255 else 255
+
+
+# --- commands ------------------------------------------------------------------
+
+
+def cmd_boot(args: argparse.Namespace) -> int:
+    machine = _make_machine(args, ssh=args.ssh)
+    _say(f"booting instance {machine.name} ...")
+    with machine:
+        if args.run is not None:
+            if args.ssh:
+                status, output = machine.ssh_run(args.run, args.run_timeout)
+            else:
+                status, output = machine.run(args.run, args.run_timeout)
+            sys.stdout.write(output)
+            sys.stdout.flush()
+            return _exit_status(status)
+        _access_hints(machine)
+        _say("running; stop it with Ctrl-C")
+        try:
+            while machine.is_running():
+                time.sleep(0.2)
+        except KeyboardInterrupt:
+            _say(f"stopping instance {machine.name}")
+            return 0
+        code = machine.wait_exit(1.0)
+        _say(f"QEMU exited with status {code}")
+        return 0 if code == 0 else 1
+
+
+def cmd_shell(args: argparse.Namespace) -> int:
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise UsageError("`tangolab shell` needs a terminal; use `tangolab boot --run CMD`")
+    machine = _make_machine(args, ssh=args.ssh)
+    _say(f"booting instance {machine.name} ...")
+    with machine:
+        _access_hints(machine)
+        _say("serial console follows; leave it with Ctrl-] (stops the instance)")
+        machine.console.send(b"\n")  # a fresh prompt for the user
+        machine.interact()
+        sys.stdout.write("\n")
+    return 0
+
+
+def parse_qmp_args(text: str | None) -> dict[str, Any]:
+    """The ARGS-JSON of `tangolab qmp`: a JSON object (UsageError otherwise)."""
+    if text is None or not text.strip():
+        return {}
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise UsageError(f"ARGS-JSON is not valid JSON ({e.msg} at column {e.colno})") from None
+    if not isinstance(value, dict):
+        raise UsageError(f"ARGS-JSON must be a JSON object, got {type(value).__name__}")
+    return value
+
+
+def cmd_qmp(args: argparse.Namespace) -> int:
+    from tangolab.qmp import QmpClient
+
+    arguments = parse_qmp_args(args.qmp_args)
+    record = instances.get_instance(args.instance, runs_dir(_build(args)))
+    with QmpClient(record.qmp_socket, timeout=args.timeout) as client:
+        client.connect(timeout=args.timeout, alive=lambda: instances.is_alive(record))
+        try:
+            result = client.command(args.qmp_command, arguments)
+        except QmpCommandError as e:
+            _error(f"QEMU: {e.error_class}: {e.desc}")
+            return 1
+    print(json.dumps(result, indent=2, sort_keys=True))
+    return 0
+
+
+def cmd_ps(args: argparse.Namespace) -> int:
+    live = instances.list_instances(runs_dir(_build(args)))
+    if args.json:
+        print(json.dumps([json.loads(r.to_json()) for r in live], indent=2))
+        return 0
+    if not live:
+        print("no running instances")
+        return 0
+    now = time.time()
+    rows = [("NAME", "PID", "STATE", "SSH", "UP", "QMP SOCKET")]
+    for r in live:
+        up = int(now - r.started) if r.started else 0
+        rows.append(
+            (
+                r.name,
+                str(r.pid),
+                r.state,
+                str(r.ssh_port) if r.ssh_port else "-",
+                f"{up // 3600}:{up // 60 % 60:02d}:{up % 60:02d}",
+                r.qmp_socket,
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    for row in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)) + "  " + row[-1])
+    return 0
+
+
+def collect_info(build: Path) -> dict[str, Any]:
+    """Versions (from artifacts.json) and artifact paths of a build directory."""
+    from tangolab.machine import ARTIFACT_LAYOUT, find_artifacts
+
+    manifest = build / "artifacts.json"
+    if not manifest.is_file():
+        raise TangolabError(f"nothing built yet ({manifest} not found): run `tangolab build all`")
+    artifacts = find_artifacts(build)
+    versions = getattr(artifacts, "versions", None)
+    if not versions:
+        try:
+            record = json.loads(manifest.read_text())
+        except (OSError, ValueError) as e:
+            raise TangolabError(f"cannot read {manifest}: {e}") from None
+        versions = record if isinstance(record, dict) else {}
+    paths = {}
+    for attr, (_, command) in ARTIFACT_LAYOUT.items():
+        path = Path(getattr(artifacts, attr))
+        paths[attr] = {"path": str(path), "exists": path.is_file(), "made_by": command}
+    return {"build_dir": str(build), "versions": versions, "artifacts": paths}
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    info = collect_info(_build(args))
+    if args.json:
+        print(json.dumps(info, indent=2, sort_keys=True))
+        return 0
+    print(f"build directory: {info['build_dir']}")
+    for part, version in sorted(info["versions"].items()):
+        if isinstance(version, dict):
+            desc = ", ".join(f"{k} {v}" for k, v in version.items() if v is not None)
+        else:
+            desc = str(version)
+        print(f"  {part}: {desc}")
+    print("artifacts:")
+    for attr, entry in info["artifacts"].items():
+        mark = "" if entry["exists"] else f"   (missing: run `{entry['made_by']}`)"
+        print(f"  {attr:8} {entry['path']}{mark}")
+    return 0
+
+
+def _build_module() -> ModuleType:
+    try:
+        return importlib.import_module("tangolab.build")
+    except ModuleNotFoundError as e:
+        if e.name == "tangolab.build":
+            raise TangolabError(
+                "the build pipeline (tangolab.build) is not part of this installation"
+            ) from None
+        raise
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    if args.jobs is not None and args.jobs < 1:
+        raise UsageError(f"--jobs must be at least 1, got {args.jobs}")
+    module = _build_module()
+    failure: Any = getattr(module, "BuildError", None)
+    failures: tuple[type[BaseException], ...] = (
+        (failure,) if isinstance(failure, type) and issubclass(failure, Exception) else ()
+    )
+    args.targets = args.targets or ["all"]
+    try:
+        status = module.main(args)
+    except failures as e:
+        _error(str(e))
+        return 1
+    return int(status or 0)
+
+
+COMMANDS = {
+    "build": cmd_build,
+    "boot": cmd_boot,
+    "shell": cmd_shell,
+    "qmp": cmd_qmp,
+    "ps": cmd_ps,
+    "info": cmd_info,
+}
+
+
+@contextlib.contextmanager
+def _terminate_as_exit() -> Iterator[None]:
+    """SIGTERM / SIGHUP unwind like Ctrl-C, so QEMU and the registry are cleaned up."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.build_dir is not None:
+        # The build pipeline and the machine read it through tangolab.paths.
+        os.environ["TANGOLAB_BUILD"] = str(Path(args.build_dir).absolute())
+    try:
+        with _terminate_as_exit():
+            return COMMANDS[args.command](args)
+    except TangolabError as e:
+        _error(str(e))
+        return e.exit_code
+    except KeyboardInterrupt:
+        _error("interrupted")
+        return 130
+    except BrokenPipeError:
+        with contextlib.suppress(OSError):
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the flush at exit
+        return 141
+
+
+if __name__ == "__main__":
+    sys.exit(main())
