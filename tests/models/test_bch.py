@@ -391,14 +391,10 @@ def test_other_fields(harness: Harness, m: int) -> None:
             ecc = o.encode(data)
             assert harness.encode(data) == ecc, f"m={m} t={t} len={length}"
             k = rng.randrange(1, t + 1)
-            bits = rng.sample(
-                range(8 * length + o.ecc_bits), min(k, 8 * length + o.ecc_bits)
-            )
+            bits = rng.sample(range(8 * length + o.ecc_bits), min(k, 8 * length + o.ecc_bits))
             bad_data, bad_ecc = _flipped(data, ecc, bits)
             assert harness.correct(bad_data, bad_ecc) == (len(bits), data, ecc)
-            bits = rng.sample(
-                range(8 * length + o.ecc_bits), min(t + 2, 8 * length + o.ecc_bits)
-            )
+            bits = rng.sample(range(8 * length + o.ecc_bits), min(t + 2, 8 * length + o.ecc_bits))
             bad_data, bad_ecc = _flipped(data, ecc, bits)
             assert harness.correct(bad_data, bad_ecc) == _judged(o, bad_data, bad_ecc)
 
@@ -458,9 +454,7 @@ def test_other_primitive_polynomial(harness: Harness) -> None:
         (8, 1, 0x11B, "not primitive"),  # AES polynomial: irreducible only
     ],
 )
-def test_invalid_parameters(
-    harness: Harness, m: int, t: int, poly: int, msg: str
-) -> None:
+def test_invalid_parameters(harness: Harness, m: int, t: int, poly: int, msg: str) -> None:
     with pytest.raises(ValueError, match=msg):
         harness.new(m, t, poly)
 
