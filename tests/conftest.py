@@ -192,7 +192,7 @@ def serve_ssh(srv, port):
         except Exception:
             conn.close()
 
-for nic in values("-nic"):
+for nic in values("-netdev"):
     fwd = [p for p in nic.split(",") if p.startswith("hostfwd=")]
     if fwd:
         rule = fwd[0][len("hostfwd="):]
@@ -201,7 +201,7 @@ for nic in values("-nic"):
         try:
             srv.bind(("127.0.0.1", port))
         except OSError:
-            sys.stderr.write(f"qemu-system-arm: -nic {nic}: Could not set up host forwarding "
+            sys.stderr.write(f"qemu-system-arm: -netdev {nic}: Could not set up host forwarding "
                              f"rule '{rule}'\n")
             cleanup_and_exit(1)
         srv.listen(8)

@@ -53,7 +53,9 @@ def _literal(text: bytes) -> re.Pattern[bytes]:
 
 _READY_RE = _literal(READY_LINE)
 _PROMPT_RE = _literal(PROMPT)
-_PANIC_RE = _literal(PANIC)
+# At the start of a line (after an optional printk time stamp), so that a
+# command printing the words does not count as a panic.
+_PANIC_RE = re.compile(rb"(?m)^(?:\[[ \d.]+\] ?)?" + re.escape(PANIC))
 _PANIC_END_RE = _literal(PANIC_END)
 
 #: The guest shell's line editor takes lines of at most 1024 bytes (busybox
@@ -459,7 +461,7 @@ class SerialConsole:
                 raise self.exited_error("while the guest was idle") from None
         data = bytes(self.child.buffer) + bytes(stale)
         self.child.buffer = b""
-        if PANIC in data:
+        if _PANIC_RE.search(data):
             raise self._panic_error()
 
     def _resync(self, timeout: float = 5.0) -> bool:

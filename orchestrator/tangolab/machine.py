@@ -294,9 +294,13 @@ class Machine:
             "-qmp", f"unix:{_opt(self.qmp_socket)},server=on,wait=off",
         ]  # fmt: skip
         if self.ssh_port is not None:
+            # A virtio-net on the first free virtio-mmio slot; -netdev/-device
+            # does not depend on the board picking up -nic.
             argv += [
-                "-nic",
-                f"user,model=virtio-net-device,hostfwd=tcp:127.0.0.1:{self.ssh_port}-:22",
+                "-netdev",
+                f"user,id=net0,hostfwd=tcp:127.0.0.1:{self.ssh_port}-:22",
+                "-device",
+                "virtio-net-device,netdev=net0",
             ]
         if self.icount is not None:
             spec = f"shift={self.icount}" if isinstance(self.icount, int) else self.icount

@@ -326,6 +326,26 @@ def test_shell_sigterm_cleans_up(fake_build: Path) -> None:
     assert instances.list_instances(fake_build / "runs") == []
 
 
+def test_boot_stays_up_until_ctrl_c(fake_build: Path) -> None:
+    child = spawn_cli(fake_build, "boot", "--name", "up1", "--ssh")
+    try:
+        child.expect("instance up1 is ready")
+        child.expect(r"SSH: ssh -p (\d+) -i ")
+        assert (
+            int(child.match.group(1)) == instances.get_instance("up1", fake_build / "runs").ssh_port
+        )
+        child.expect("stop it with Ctrl-C")
+        qemu_pid = instances.get_instance("up1", fake_build / "runs").pid
+        child.sendintr()
+        child.expect("stopping instance up1")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    assert child.exitstatus == 0
+    assert not Path(f"/proc/{qemu_pid}").exists()
+    assert instances.list_instances(fake_build / "runs") == []
+
+
 def test_shell_needs_a_terminal(fake_build: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run_cli(capsys, "shell")
     assert code == 2

@@ -153,7 +153,12 @@ def test_command_line_reflects_options(fake_build: Path, tmp_path: Path) -> None
         ("-serial", "chardev:console"),
     ]:
         assert pair in pairs, pair
-    assert "-nic" not in argv  # no network without SSH
+    assert "-netdev" not in argv  # no network without SSH
+    m.ssh_port = 2222
+    argv = m.command_line()
+    assert ("-netdev", "user,id=net0,hostfwd=tcp:127.0.0.1:2222-:22") in itertools.pairwise(argv)
+    assert ("-device", "virtio-net-device,netdev=net0") in itertools.pairwise(argv)
+    m.ssh_port = None
     assert (
         Machine(build=fake_build, icount="shift=auto,sleep=off")
         .command_line()
@@ -236,6 +241,12 @@ def test_kernel_panic_during_command(fake_build: Path, child_pids: ChildPids) ->
         m.run("echo fake-panic")
     assert_gone(m.pid)
     assert not child_pids()
+
+
+def test_panic_words_in_command_output_are_not_a_panic(fake_build: Path) -> None:
+    with machine(fake_build) as m:
+        cmd = "echo 'log: Kernel panic - not syncing: in a message'"
+        assert m.run(cmd) == (0, "log: Kernel panic - not syncing: in a message\n")
 
 
 def test_qemu_exit_during_boot(fake_build: Path, child_pids: ChildPids) -> None:
