@@ -1,0 +1,725 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Sigma Designs tango4 memory channel
+ *
+ * One instance per memory channel. A memory-to-device ("read") channel
+ * reads its buffer from guest memory and pushes it out of its sbox port;
+ * a device-to-memory ("write") channel writes the bytes arriving at its
+ * port to guest memory. Either way the interrupt is pulsed when the
+ * memory side is done: for a read channel, while the bytes may still be
+ * in flight in the switch box.
+ *
+ * Copyright (c) 2026 tangolab developers
+ */
+
+#include "qemu/osdep.h"
+#include "qemu/log.h"
+#include "qapi/error.h"
+#include "qapi/visitor.h"
+#include "hw/irq.h"
+#include "hw/qdev-properties.h"
+#include "hw/dma/tango4_mchan.h"
+#include "exec/address-spaces.h"
+#include "migration/vmstate.h"
+#include "trace.h"
+
+static unsigned mchan_mode(uint32_t cmd)
+{
+    return extract32(cmd, 1, 3);
+}
+
+/* Number of buffers (double) or lines (rectangle) of the command. */
+static uint32_t mchan_nseg(Tango4MchanState *s)
+{
+    switch (mchan_mode(s->cmd)) {
+    case TANGO4_MCHAN_MODE_DOUBLE:
+        return extract32(s->cmd_count, 16, 16) ? 2 : 1;
+    case TANGO4_MCHAN_MODE_RECT:
+        return extract32(s->cmd_count, 16, 16);
+    default:
+        return 1;
+    }
+}
+
+static void mchan_seg(Tango4MchanState *s, uint32_t i, uint64_t *base,
+                      uint32_t *len)
+{
+    switch (mchan_mode(s->cmd)) {
+    case TANGO4_MCHAN_MODE_DOUBLE:
+        *base = i ? s->cmd_addr2 : s->cmd_addr;
+        *len = extract32(s->cmd_count, i ? 16 : 0, 16);
+        break;
+    case TANGO4_MCHAN_MODE_RECT:
+        *base = s->cmd_addr + (uint64_t)i * s->cmd_addr2;
+        *len = extract32(s->cmd_count, 0, 16);
+        break;
+    default:
+        *base = s->cmd_addr;
+        *len = s->cmd_count;
+        break;
+    }
+}
+
+static uint32_t mchan_total(Tango4MchanState *s)
+{
+    uint32_t x = extract32(s->cmd_count, 0, 16);
+    uint32_t y = extract32(s->cmd_count, 16, 16);
+
+    switch (mchan_mode(s->cmd)) {
+    case TANGO4_MCHAN_MODE_DOUBLE:
+        return x + y;
+    case TANGO4_MCHAN_MODE_RECT:
+        return x * y;
+    default:
+        return s->cmd_count;
+    }
+}
+
+/* A guest mistake: log it, count it, flag it in the status. */
+static void G_GNUC_PRINTF(2, 3) mchan_error(Tango4MchanState *s,
+                                            const char *fmt, ...)
+{
+    va_list ap;
+    g_autofree char *msg = NULL;
+
+    va_start(ap, fmt);
+    msg = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+
+    s->errors++;
+    s->status |= TANGO4_MCHAN_ST_ERROR;
+    trace_tango4_mchan_error(s->name, msg);
+    qemu_log_mask(LOG_GUEST_ERROR, "tango4-mchan %s: %s\n", s->name, msg);
+}
+
+/* True if [addr, addr + len) is guest RAM (and writable if @is_write). */
+static bool mchan_range_is_ram(uint64_t addr, uint64_t len, bool is_write)
+{
+    if (addr + len > 4 * GiB) {
+        return false;
+    }
+    while (len) {
+        MemoryRegionSection sec = memory_region_find(get_system_memory(),
+                                                     addr, len);
+        uint64_t size;
+        bool ok;
+
+        if (!sec.mr) {
+            return false;
+        }
+        size = int128_get64(sec.size);
+        ok = sec.offset_within_address_space == addr && size &&
+             size <= len && memory_region_is_ram(sec.mr) &&
+             !memory_region_is_ram_device(sec.mr) &&
+             !(is_write && (sec.readonly || sec.mr->readonly));
+        memory_region_unref(sec.mr);
+        if (!ok) {
+            return false;
+        }
+        addr += size;
+        len -= size;
+    }
+    return true;
+}
+
+/* Check a command before it starts; log the first mistake found. */
+static bool mchan_check(Tango4MchanState *s, uint32_t cmd)
+{
+    unsigned mode = mchan_mode(cmd);
+    uint32_t x = extract32(s->cmd_count, 0, 16);
+    uint32_t y = extract32(s->cmd_count, 16, 16);
+    uint32_t i, n;
+
+    if (cmd & ~TANGO4_MCHAN_ST_CMD_MASK) {
+        mchan_error(s, "CMD 0x%" PRIx32 " has reserved bits set", cmd);
+        return false;
+    }
+    switch (mode) {
+    case TANGO4_MCHAN_MODE_SINGLE:
+        if (!s->cmd_count) {
+            mchan_error(s, "single transfer with COUNT 0");
+            return false;
+        }
+        if (s->cmd_count > TANGO4_MCHAN_MAX_X) {
+            mchan_error(s, "single transfer COUNT 0x%" PRIx32 " beyond the "
+                        "13-bit limit", s->cmd_count);
+            return false;
+        }
+        break;
+    case TANGO4_MCHAN_MODE_DOUBLE:
+        if (!x) {
+            mchan_error(s, "double transfer with a first buffer of 0 bytes");
+            return false;
+        }
+        if (x > TANGO4_MCHAN_MAX_X || y > TANGO4_MCHAN_MAX_X) {
+            mchan_error(s, "double transfer COUNT 0x%" PRIx32 ": a length "
+                        "beyond the 13-bit limit", s->cmd_count);
+            return false;
+        }
+        break;
+    case TANGO4_MCHAN_MODE_RECT:
+        if (!x || !y) {
+            mchan_error(s, "rectangle transfer COUNT 0x%" PRIx32 " with no "
+                        "bytes (width %" PRIu32 ", lines %" PRIu32 ")",
+                        s->cmd_count, x, y);
+            return false;
+        }
+        if (x > TANGO4_MCHAN_MAX_X || y > TANGO4_MCHAN_MAX_Y) {
+            mchan_error(s, "rectangle transfer COUNT 0x%" PRIx32 " beyond "
+                        "the limits (width 13 bits, lines 14 bits)",
+                        s->cmd_count);
+            return false;
+        }
+        break;
+    default:
+        mchan_error(s, "CMD 0x%" PRIx32 ": bad mode %u", cmd, mode);
+        return false;
+    }
+
+    n = mchan_nseg(s);
+    for (i = 0; i < n; i++) {
+        uint64_t base;
+        uint32_t len;
+
+        mchan_seg(s, i, &base, &len);
+        if (!mchan_range_is_ram(base, len, !s->mem_to_dev)) {
+            mchan_error(s, "buffer 0x%" PRIx64 "+0x%" PRIx32 " (%s %" PRIu32
+                        ") is not entirely in %sRAM", base, len,
+                        mode == TANGO4_MCHAN_MODE_RECT ? "line" : "buffer",
+                        i, s->mem_to_dev ? "" : "writable ");
+            return false;
+        }
+    }
+
+    if (s->mem_to_dev && !tango4_sbox_routed_from(s->sbox, s->port)) {
+        mchan_error(s, "no sbox route from port %u", s->port);
+        return false;
+    }
+    if (!s->mem_to_dev && !tango4_sbox_routed_to(s->sbox, s->port)) {
+        mchan_error(s, "no sbox route to port %u", s->port);
+        return false;
+    }
+    return true;
+}
+
+/* The memory side is done (or gave up): pulse after irq-delay-ns. */
+static void mchan_mem_done(Tango4MchanState *s)
+{
+    s->active = false;
+    s->waiting = false;
+    timer_del(s->step_timer);
+    trace_tango4_mchan_mem_done(s->name, s->count, s->cmd_failed);
+    timer_mod_ns(s->irq_timer,
+                 qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL) + s->irq_delay_ns);
+}
+
+static void mchan_abort(Tango4MchanState *s)
+{
+    s->cmd_failed = true;
+    mchan_mem_done(s);
+}
+
+static void mchan_advance(Tango4MchanState *s, uint32_t n)
+{
+    s->addr += n;
+    s->count -= n;
+    s->seg_left -= n;
+    s->bytes += n;
+    if (!s->seg_left && s->count) {
+        uint64_t base;
+
+        s->seg++;
+        mchan_seg(s, s->seg, &base, &s->seg_left);
+        s->addr = base;
+    }
+}
+
+static void mchan_read_step(Tango4MchanState *s)
+{
+    while (s->active && s->count) {
+        size_t space = tango4_sbox_space(s->sbox);
+        uint32_t n;
+        MemTxResult res;
+
+        if (!space) {
+            s->waiting = true;
+            trace_tango4_mchan_wait(s->name, s->count);
+            return;
+        }
+        n = MIN(MIN(s->seg_left, space), TANGO4_MCHAN_CHUNK);
+        res = address_space_read(&address_space_memory, s->addr,
+                                 MEMTXATTRS_UNSPECIFIED, s->bounce, n);
+        if (res != MEMTX_OK) {
+            mchan_error(s, "reading 0x%" PRIx32 "+0x%" PRIx32 " failed",
+                        s->addr, n);
+            mchan_abort(s);
+            return;
+        }
+        tango4_sbox_push(s->sbox, s->port, s->bounce, n);
+        mchan_advance(s, n);
+    }
+    if (s->active) {
+        mchan_mem_done(s);
+    }
+}
+
+/* Write channel: write arriving bytes for the command, return how many. */
+static size_t mchan_write_mem(Tango4MchanState *s, const uint8_t *buf,
+                              size_t len)
+{
+    size_t done = 0;
+
+    while (s->active && done < len) {
+        uint32_t n = MIN(len - done, s->seg_left);
+        MemTxResult res;
+
+        res = address_space_write(&address_space_memory, s->addr,
+                                  MEMTXATTRS_UNSPECIFIED, buf + done, n);
+        if (res != MEMTX_OK) {
+            /* The bytes meant for this command are lost with it. */
+            size_t lost = MIN(len - done, s->count);
+
+            s->bytes_dropped += lost;
+            mchan_error(s, "writing 0x%" PRIx32 "+0x%" PRIx32 " failed",
+                        s->addr, n);
+            mchan_abort(s);
+            return done + lost;
+        }
+        mchan_advance(s, n);
+        done += n;
+        if (!s->count) {
+            mchan_mem_done(s);
+        }
+    }
+    return done;
+}
+
+static void mchan_fifo_put(Tango4MchanState *s, const uint8_t *buf,
+                           size_t len)
+{
+    size_t n = MIN(len, TANGO4_MCHAN_FIFO_SIZE - s->fifo_len);
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        s->fifo[(s->fifo_head + s->fifo_len + i) % TANGO4_MCHAN_FIFO_SIZE] =
+            buf[i];
+    }
+    s->fifo_len += n;
+    trace_tango4_mchan_fifo(s->name, n, s->fifo_len);
+    if (n < len) {
+        s->bytes_dropped += len - n;
+        qemu_log_mask(LOG_GUEST_ERROR,
+                      "tango4-mchan %s: %zu bytes arrived with no command and "
+                      "a full FIFO: dropped\n", s->name, len - n);
+    }
+}
+
+static void mchan_fifo_drain(Tango4MchanState *s)
+{
+    while (s->active && s->fifo_len) {
+        size_t n = MIN(s->fifo_len, TANGO4_MCHAN_FIFO_SIZE - s->fifo_head);
+        size_t k = mchan_write_mem(s, s->fifo + s->fifo_head, n);
+
+        s->fifo_head = (s->fifo_head + k) % TANGO4_MCHAN_FIFO_SIZE;
+        s->fifo_len -= k;
+        if (k < n) {
+            break;
+        }
+    }
+}
+
+/* Called by the sbox with bytes arriving at a write channel's port. */
+static void mchan_receive(void *opaque, const uint8_t *buf, size_t len)
+{
+    Tango4MchanState *s = opaque;
+    size_t n = 0;
+
+    if (s->active) {
+        n = mchan_write_mem(s, buf, len);
+    }
+    if (n < len) {
+        mchan_fifo_put(s, buf + n, len - n);
+    }
+}
+
+static void mchan_space_notify(Notifier *notifier, void *data)
+{
+    Tango4MchanState *s = container_of(notifier, Tango4MchanState,
+                                       space_notifier);
+
+    if (s->waiting) {
+        timer_mod_ns(s->step_timer, qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL));
+    }
+}
+
+static void mchan_step_cb(void *opaque)
+{
+    Tango4MchanState *s = opaque;
+
+    if (s->waiting && s->active) {
+        s->waiting = false;
+        mchan_read_step(s);
+    }
+}
+
+static void mchan_irq_cb(void *opaque)
+{
+    Tango4MchanState *s = opaque;
+
+    s->status &= ~TANGO4_MCHAN_ST_BUSY;
+    if (!s->cmd_failed) {
+        s->transfers++;
+        if (s->cmd & TANGO4_MCHAN_CMD_LAST) {
+            s->status |= TANGO4_MCHAN_ST_LAST_DONE;
+        }
+    }
+    trace_tango4_mchan_irq(s->name, s->status);
+    qemu_irq_pulse(s->irq);
+}
+
+static void mchan_command(Tango4MchanState *s, uint32_t val)
+{
+    uint64_t base;
+
+    if (s->status & TANGO4_MCHAN_ST_BUSY) {
+        mchan_error(s, "CMD 0x%" PRIx32 " while busy: ignored", val);
+        return;
+    }
+    s->cmd = val & TANGO4_MCHAN_ST_CMD_MASK;
+    s->cmd_addr = s->addr;
+    s->cmd_count = s->count;
+    s->cmd_addr2 = s->addr2;
+    s->status = s->cmd | TANGO4_MCHAN_ST_BUSY;
+    s->cmd_failed = false;
+    trace_tango4_mchan_start(s->name, val, s->addr, s->count, s->addr2);
+
+    if (!mchan_check(s, val)) {
+        /* Nothing moves; the interrupt still comes, so no driver hangs. */
+        mchan_abort(s);
+        return;
+    }
+
+    s->active = true;
+    s->seg = 0;
+    mchan_seg(s, 0, &base, &s->seg_left);
+    s->addr = base;
+    s->count = mchan_total(s);
+    if (s->mem_to_dev) {
+        mchan_read_step(s);
+    } else {
+        mchan_fifo_drain(s);
+    }
+}
+
+static uint64_t mchan_read(void *opaque, hwaddr addr, unsigned size)
+{
+    Tango4MchanState *s = opaque;
+    uint64_t val;
+
+    switch (addr) {
+    case TANGO4_MCHAN_ADDR:
+        val = s->addr;
+        break;
+    case TANGO4_MCHAN_COUNT:
+        val = s->count;
+        break;
+    case TANGO4_MCHAN_ADDR2:
+        val = s->addr2;
+        break;
+    case TANGO4_MCHAN_CMD:
+        val = s->status;
+        break;
+    default:
+        qemu_log_mask(LOG_GUEST_ERROR,
+                      "tango4-mchan %s: read of unknown offset 0x%"
+                      HWADDR_PRIx "\n", s->name, addr);
+        val = 0;
+        break;
+    }
+    trace_tango4_mchan_read(s->name, addr, val);
+    return val;
+}
+
+static void mchan_write(void *opaque, hwaddr addr, uint64_t val,
+                        unsigned size)
+{
+    Tango4MchanState *s = opaque;
+    static const char *const names[] = { "ADDR", "COUNT", "ADDR2" };
+
+    trace_tango4_mchan_write(s->name, addr, val);
+    switch (addr) {
+    case TANGO4_MCHAN_ADDR:
+    case TANGO4_MCHAN_COUNT:
+    case TANGO4_MCHAN_ADDR2:
+        if (s->status & TANGO4_MCHAN_ST_BUSY) {
+            mchan_error(s, "%s write 0x%" PRIx64 " while busy: ignored",
+                        names[addr / 4], val);
+            return;
+        }
+        if (addr == TANGO4_MCHAN_ADDR) {
+            s->addr = val;
+        } else if (addr == TANGO4_MCHAN_COUNT) {
+            s->count = val;
+        } else {
+            s->addr2 = val;
+        }
+        break;
+    case TANGO4_MCHAN_CMD:
+        mchan_command(s, val);
+        break;
+    default:
+        qemu_log_mask(LOG_GUEST_ERROR,
+                      "tango4-mchan %s: write 0x%" PRIx64 " to unknown offset "
+                      "0x%" HWADDR_PRIx "\n", s->name, val, addr);
+        break;
+    }
+}
+
+static const MemoryRegionOps mchan_ops = {
+    .read = mchan_read,
+    .write = mchan_write,
+    .endianness = DEVICE_LITTLE_ENDIAN,
+    .valid = {
+        .min_access_size = 4,
+        .max_access_size = 4,
+    },
+};
+
+/* QOM properties */
+
+static void mchan_get_u64(Object *obj, Visitor *v, const char *name,
+                          void *opaque, Error **errp)
+{
+    Tango4MchanState *s = TANGO4_MCHAN(obj);
+    uint64_t value;
+
+    if (!strcmp(name, "irq-delay-ns")) {
+        value = s->irq_delay_ns;
+    } else if (!strcmp(name, "bytes")) {
+        value = s->bytes;
+    } else if (!strcmp(name, "transfers")) {
+        value = s->transfers;
+    } else if (!strcmp(name, "errors")) {
+        value = s->errors;
+    } else if (!strcmp(name, "bytes-dropped")) {
+        value = s->bytes_dropped;
+    } else {
+        g_assert_not_reached();
+    }
+    visit_type_uint64(v, name, &value, errp);
+}
+
+static void mchan_set_irq_delay(Object *obj, Visitor *v, const char *name,
+                                void *opaque, Error **errp)
+{
+    Tango4MchanState *s = TANGO4_MCHAN(obj);
+    uint64_t value;
+
+    if (!visit_type_uint64(v, name, &value, errp)) {
+        return;
+    }
+    if (value > TANGO4_MCHAN_MAX_IRQ_DELAY_NS) {
+        error_setg(errp, "tango4-mchan: irq-delay-ns must be at most %llu "
+                   "(1 s), not %" PRIu64, TANGO4_MCHAN_MAX_IRQ_DELAY_NS,
+                   value);
+        return;
+    }
+    s->irq_delay_ns = value;
+}
+
+/* Migration */
+
+static int mchan_post_load(void *opaque, int version_id)
+{
+    Tango4MchanState *s = opaque;
+    uint64_t base;
+    uint32_t len;
+
+    if (s->fifo_head >= TANGO4_MCHAN_FIFO_SIZE ||
+        s->fifo_len > TANGO4_MCHAN_FIFO_SIZE ||
+        s->irq_delay_ns > TANGO4_MCHAN_MAX_IRQ_DELAY_NS ||
+        (s->waiting && !s->active) ||
+        (s->active && !(s->status & TANGO4_MCHAN_ST_BUSY))) {
+        return -EINVAL;
+    }
+    if (s->active) {
+        unsigned mode = mchan_mode(s->cmd);
+
+        if (mode < TANGO4_MCHAN_MODE_SINGLE || mode > TANGO4_MCHAN_MODE_RECT ||
+            s->seg >= mchan_nseg(s) || !s->count || s->count > mchan_total(s)) {
+            return -EINVAL;
+        }
+        mchan_seg(s, s->seg, &base, &len);
+        if (!s->seg_left || s->seg_left > len || s->seg_left > s->count) {
+            return -EINVAL;
+        }
+    }
+    return 0;
+}
+
+static const VMStateDescription vmstate_tango4_mchan = {
+    .name = TYPE_TANGO4_MCHAN,
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .post_load = mchan_post_load,
+    .fields = (const VMStateField[]) {
+        VMSTATE_UINT64(irq_delay_ns, Tango4MchanState),
+        VMSTATE_UINT32(addr, Tango4MchanState),
+        VMSTATE_UINT32(count, Tango4MchanState),
+        VMSTATE_UINT32(addr2, Tango4MchanState),
+        VMSTATE_UINT32(status, Tango4MchanState),
+        VMSTATE_BOOL(active, Tango4MchanState),
+        VMSTATE_BOOL(waiting, Tango4MchanState),
+        VMSTATE_BOOL(cmd_failed, Tango4MchanState),
+        VMSTATE_UINT32(cmd, Tango4MchanState),
+        VMSTATE_UINT32(cmd_addr, Tango4MchanState),
+        VMSTATE_UINT32(cmd_count, Tango4MchanState),
+        VMSTATE_UINT32(cmd_addr2, Tango4MchanState),
+        VMSTATE_UINT32(seg, Tango4MchanState),
+        VMSTATE_UINT32(seg_left, Tango4MchanState),
+        VMSTATE_UINT8_ARRAY(fifo, Tango4MchanState, TANGO4_MCHAN_FIFO_SIZE),
+        VMSTATE_UINT32(fifo_head, Tango4MchanState),
+        VMSTATE_UINT32(fifo_len, Tango4MchanState),
+        VMSTATE_UINT64(bytes, Tango4MchanState),
+        VMSTATE_UINT64(transfers, Tango4MchanState),
+        VMSTATE_UINT64(errors, Tango4MchanState),
+        VMSTATE_UINT64(bytes_dropped, Tango4MchanState),
+        VMSTATE_TIMER_PTR(irq_timer, Tango4MchanState),
+        VMSTATE_TIMER_PTR(step_timer, Tango4MchanState),
+        VMSTATE_END_OF_LIST()
+    }
+};
+
+/* Device */
+
+static void mchan_reset_hold(Object *obj, ResetType type)
+{
+    Tango4MchanState *s = TANGO4_MCHAN(obj);
+
+    timer_del(s->irq_timer);
+    timer_del(s->step_timer);
+    s->addr = 0;
+    s->count = 0;
+    s->addr2 = 0;
+    s->status = 0;
+    s->active = false;
+    s->waiting = false;
+    s->cmd_failed = false;
+    s->cmd = 0;
+    s->cmd_addr = 0;
+    s->cmd_count = 0;
+    s->cmd_addr2 = 0;
+    s->seg = 0;
+    s->seg_left = 0;
+    s->fifo_head = 0;
+    s->fifo_len = 0;
+}
+
+static void mchan_init(Object *obj)
+{
+    Tango4MchanState *s = TANGO4_MCHAN(obj);
+    SysBusDevice *sbd = SYS_BUS_DEVICE(obj);
+
+    memory_region_init_io(&s->iomem, obj, &mchan_ops, s, TYPE_TANGO4_MCHAN,
+                          TANGO4_MCHAN_MMIO_SIZE);
+    sysbus_init_mmio(sbd, &s->iomem);
+    sysbus_init_irq(sbd, &s->irq);
+}
+
+static void mchan_realize(DeviceState *dev, Error **errp)
+{
+    Tango4MchanState *s = TANGO4_MCHAN(dev);
+    unsigned max_port = s->mem_to_dev ? TANGO4_SBOX_MAX_SRC
+                                      : TANGO4_SBOX_MAX_PORT;
+    const char *component = object_get_canonical_path_component(OBJECT(dev));
+
+    if (!s->sbox) {
+        error_setg(errp, "tango4-mchan: the 'sbox' link must be set");
+        return;
+    }
+    if (s->port < 1 || s->port > max_port) {
+        error_setg(errp, "tango4-mchan: 'port' must be 1..%u for a %s "
+                   "channel, not %u", max_port,
+                   s->mem_to_dev ? "memory-to-device" : "device-to-memory",
+                   s->port);
+        return;
+    }
+    if (component) {
+        s->name = g_strdup(component);
+    } else {
+        s->name = g_strdup_printf("%s@port%u", s->mem_to_dev ? "read" : "write",
+                                  s->port);
+    }
+
+    if (s->mem_to_dev) {
+        s->space_notifier.notify = mchan_space_notify;
+        tango4_sbox_add_space_notifier(s->sbox, &s->space_notifier);
+    } else if (!tango4_sbox_attach(s->sbox, s->port, s->name, mchan_receive,
+                                   s, errp)) {
+        g_free(s->name);
+        s->name = NULL;
+        return;
+    }
+    s->irq_timer = timer_new_ns(QEMU_CLOCK_VIRTUAL, mchan_irq_cb, s);
+    s->step_timer = timer_new_ns(QEMU_CLOCK_VIRTUAL, mchan_step_cb, s);
+}
+
+static void mchan_finalize(Object *obj)
+{
+    Tango4MchanState *s = TANGO4_MCHAN(obj);
+
+    if (s->irq_timer) {
+        timer_free(s->irq_timer);
+        timer_free(s->step_timer);
+    }
+    g_free(s->name);
+}
+
+static const Property mchan_properties[] = {
+    DEFINE_PROP_LINK("sbox", Tango4MchanState, sbox, TYPE_TANGO4_SBOX,
+                     Tango4SboxState *),
+    DEFINE_PROP_UINT8("port", Tango4MchanState, port, 0),
+    DEFINE_PROP_BOOL("mem-to-dev", Tango4MchanState, mem_to_dev, false),
+};
+
+static void mchan_class_init(ObjectClass *oc, void *data)
+{
+    DeviceClass *dc = DEVICE_CLASS(oc);
+    ResettableClass *rc = RESETTABLE_CLASS(oc);
+    static const char *const counters[] = {
+        "bytes", "transfers", "errors", "bytes-dropped",
+    };
+    unsigned i;
+
+    dc->desc = "Sigma Designs tango4 memory channel";
+    dc->realize = mchan_realize;
+    dc->vmsd = &vmstate_tango4_mchan;
+    rc->phases.hold = mchan_reset_hold;
+    device_class_set_props(dc, mchan_properties);
+
+    object_class_property_add(oc, "irq-delay-ns", "uint64", mchan_get_u64,
+                              mchan_set_irq_delay, NULL, NULL);
+    object_class_property_set_description(oc, "irq-delay-ns",
+        "Time from the end of the memory side to the interrupt pulse, in ns "
+        "(at most 1 s)");
+    for (i = 0; i < ARRAY_SIZE(counters); i++) {
+        object_class_property_add(oc, counters[i], "uint64", mchan_get_u64,
+                                  NULL, NULL, NULL);
+    }
+}
+
+static const TypeInfo mchan_info = {
+    .name = TYPE_TANGO4_MCHAN,
+    .parent = TYPE_SYS_BUS_DEVICE,
+    .instance_size = sizeof(Tango4MchanState),
+    .instance_init = mchan_init,
+    .instance_finalize = mchan_finalize,
+    .class_init = mchan_class_init,
+};
+
+static void mchan_register_types(void)
+{
+    type_register_static(&mchan_info);
+}
+
+type_init(mchan_register_types)

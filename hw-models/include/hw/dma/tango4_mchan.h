@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Sigma Designs tango4 memory channel
+ *
+ * A memory channel moves bytes between guest memory and its port of the
+ * switch box: a memory-to-device ("read") channel reads a buffer and
+ * pushes it out of its port, a device-to-memory ("write") channel writes
+ * the bytes arriving at its port into a buffer. Its interrupt means "the
+ * memory side is done", not "the device has the data".
+ *
+ * Copyright (c) 2026 tangolab developers
+ */
+
+#ifndef HW_DMA_TANGO4_MCHAN_H
+#define HW_DMA_TANGO4_MCHAN_H
+
+#include "hw/sysbus.h"
+#include "qom/object.h"
+#include "qemu/notify.h"
+#include "qemu/timer.h"
+#include "hw/dma/tango4_sbox.h"
+
+#define TYPE_TANGO4_MCHAN "tango4-mchan"
+OBJECT_DECLARE_SIMPLE_TYPE(Tango4MchanState, TANGO4_MCHAN)
+
+/* Register offsets */
+#define TANGO4_MCHAN_ADDR       0x0
+#define TANGO4_MCHAN_COUNT      0x4
+#define TANGO4_MCHAN_ADDR2      0x8     /* STRIDE in rectangle mode */
+#define TANGO4_MCHAN_CMD        0xc
+#define TANGO4_MCHAN_MMIO_SIZE  0x10
+
+/* CMD write: mode << 1 | last */
+#define TANGO4_MCHAN_CMD_LAST       0x1
+#define TANGO4_MCHAN_MODE_SINGLE    1
+#define TANGO4_MCHAN_MODE_DOUBLE    2
+#define TANGO4_MCHAN_MODE_RECT      3
+
+/* CMD read: bits 3:0 the last command written, plus status bits */
+#define TANGO4_MCHAN_ST_CMD_MASK    0xfu
+#define TANGO4_MCHAN_ST_LAST_DONE   (1u << 29)
+#define TANGO4_MCHAN_ST_ERROR       (1u << 30)
+#define TANGO4_MCHAN_ST_BUSY        (1u << 31)
+
+#define TANGO4_MCHAN_MAX_X      0x1fff  /* 13 bits */
+#define TANGO4_MCHAN_MAX_Y      0x3fff  /* 14 bits */
+
+/* Bytes arriving at a write channel with no command wait here. */
+#define TANGO4_MCHAN_FIFO_SIZE  4096
+
+/* A read channel moves at most this much in one step. */
+#define TANGO4_MCHAN_CHUNK      4096
+
+#define TANGO4_MCHAN_MAX_IRQ_DELAY_NS 1000000000ULL
+
+struct Tango4MchanState {
+    SysBusDevice parent_obj;
+
+    MemoryRegion iomem;
+    qemu_irq irq;
+    QEMUTimer *irq_timer;       /* pulses the interrupt, ends the command */
+    QEMUTimer *step_timer;      /* resumes a read channel that waited */
+    Notifier space_notifier;
+    char *name;
+
+    /* properties */
+    Tango4SboxState *sbox;
+    uint8_t port;
+    bool mem_to_dev;
+    uint64_t irq_delay_ns;
+
+    /* registers */
+    uint32_t addr;              /* advances as the memory side moves */
+    uint32_t count;             /* bytes of the command still to move */
+    uint32_t addr2;
+    uint32_t status;            /* as read from CMD */
+
+    /* the command being moved */
+    bool active;                /* memory side not done yet */
+    bool waiting;               /* read channel: waits for sbox space */
+    bool cmd_failed;            /* the command was refused or aborted */
+    uint32_t cmd;
+    uint32_t cmd_addr;
+    uint32_t cmd_count;
+    uint32_t cmd_addr2;
+    uint32_t seg;               /* buffer (double) or line (rectangle) */
+    uint32_t seg_left;          /* bytes left in it */
+
+    /* write channel: bytes that arrived with no command */
+    uint8_t fifo[TANGO4_MCHAN_FIFO_SIZE];
+    uint32_t fifo_head;
+    uint32_t fifo_len;
+
+    /* read-only QOM counters */
+    uint64_t bytes;
+    uint64_t transfers;
+    uint64_t errors;
+    uint64_t bytes_dropped;
+
+    uint8_t bounce[TANGO4_MCHAN_CHUNK];
+};
+
+#endif
