@@ -449,6 +449,19 @@ class SerialConsole:
                 f"{PROMPT.decode()!r} within {total:g} s",
             )
 
+    def expect(self, pattern: str | bytes | re.Pattern[bytes], timeout: float) -> re.Match[bytes]:
+        """Wait for a regular expression on the console (output not yet consumed)."""
+        if isinstance(pattern, str):
+            pattern = pattern.encode()
+        regex = pattern if isinstance(pattern, re.Pattern) else re.compile(pattern)
+        if not self._expect(regex, timeout):
+            raise self.error(
+                CommandTimeout,
+                f"{regex.pattern!r} did not appear on the console within {timeout:g} s",
+            )
+        match: re.Match[bytes] = self.child.match
+        return match
+
     def _drain(self) -> None:
         """Drop console output nobody waited for (it is in the log); catch panics."""
         stale = bytearray()

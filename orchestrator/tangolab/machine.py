@@ -27,6 +27,7 @@ import atexit
 import contextlib
 import importlib
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -535,6 +536,17 @@ class Machine:
         if check and result.status != 0:
             raise GuestCommandError(cmd, result.status, result.output)
         return result
+
+    def expect(
+        self, pattern: str | bytes | re.Pattern[bytes], timeout: float = 60.0
+    ) -> re.Match[bytes]:
+        """Wait for `pattern` (a regular expression) in the console output.
+
+        Searches output that no run() has consumed yet, e.g. kernel messages
+        printed after a command returned. A panic or QEMU exiting raise as
+        usual; a time-out raises CommandTimeout.
+        """
+        return self._require_console().expect(pattern, timeout)
 
     def _ssh_connect(self) -> SshSession:
         if not self.ssh_enabled or self.ssh_port is None:

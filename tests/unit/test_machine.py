@@ -107,6 +107,16 @@ def test_run_rejects_overlong_and_empty_commands(fake_build: Path) -> None:
         assert m.run("echo fine") == (0, "fine\n")
 
 
+def test_expect_on_console_output(fake_build: Path) -> None:
+    with machine(fake_build) as m:
+        m.console.send(b"(sleep 0.3; echo 'nand: page 17 written') &\n")
+        match = m.expect(rb"page (\d+) written", timeout=5)
+        assert match.group(1) == b"17"
+        with pytest.raises(CommandTimeout, match="did not appear"):
+            m.expect("never printed", timeout=0.5)
+        assert m.run("echo still fine") == (0, "still fine\n")
+
+
 def test_console_log_and_stderr_kept_in_private_run_dir(fake_build: Path) -> None:
     with machine(fake_build, name="logs") as m:
         m.run("echo marker-$((6 * 7))")
