@@ -1,0 +1,93 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Copyright (c) 2026 tangolab developers
+"""Fixtures of the model tests: tango4 QEMU machines driven through qtest.
+
+The QEMU binary comes from $TANGOLAB_QEMU (default: the interim build in
+/work/qemu-dev/build); without it these tests are skipped, saying so.
+
+- `qtest_factory(args=(), intercept_gic=True)` starts ``-M tango4`` under
+  qtest with the extra command-line `args` and returns its `QTestMachine`
+  (stopped at the end of the test); `start_tango4(*args, ...)` is the same
+  with the arguments spread. With `intercept_gic` the GIC's SPI inputs are
+  intercepted: `irq_raises(8 + n)` counts the pulses of memory channel n.
+  QEMU logs guest errors to its stderr: `guest_log()`.
+- `tango4`: one machine with default arguments (`qtest` is the same).
+- `start_tango4_fails(*args)`: QEMU must refuse to start; its stderr.
+- `dma`: a `Tango4Dma` (sbox and memory-channel registers) on `tango4`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+
+import pytest
+
+from tangolab.qtest import GIC_PATH, QemuExited, QTestMachine, Tango4Dma, qemu_binary
+
+StartFn = Callable[..., QTestMachine]
+
+
+@pytest.fixture(scope="session")
+def qemu_path() -> Path:
+    path = qemu_binary()
+    if not path.is_file():
+        pytest.skip(
+            f"no QEMU binary at {path}: build qemu-system-arm with the tangolab models "
+            "or point $TANGOLAB_QEMU at one"
+        )
+    return path
+
+
+@pytest.fixture
+def qtest_factory(qemu_path: Path) -> Iterator[Callable[..., QTestMachine]]:
+    machines: list[QTestMachine] = []
+
+    def start(args: Sequence[str] = (), *, intercept_gic: bool = True) -> QTestMachine:
+        machine = QTestMachine(args, qemu=qemu_path)
+        machines.append(machine)
+        machine.start()
+        if intercept_gic:
+            machine.irq_intercept_in(GIC_PATH)
+        return machine
+
+    yield start
+    for machine in machines:
+        machine.close()
+
+
+@pytest.fixture
+def start_tango4(qtest_factory: Callable[..., QTestMachine]) -> StartFn:
+    def start(*args: str, intercept_gic: bool = True) -> QTestMachine:
+        return qtest_factory(args, intercept_gic=intercept_gic)
+
+    return start
+
+
+@pytest.fixture
+def start_tango4_fails(qemu_path: Path) -> Callable[..., str]:
+    def start(*args: str) -> str:
+        machine = QTestMachine(args, qemu=qemu_path)
+        try:
+            machine.start()
+        except QemuExited:
+            return machine.stderr()
+        machine.close()
+        pytest.fail(f"QEMU started with {' '.join(args)}, but should have refused")
+
+    return start
+
+
+@pytest.fixture
+def tango4(start_tango4: StartFn) -> QTestMachine:
+    return start_tango4()
+
+
+@pytest.fixture
+def qtest(tango4: QTestMachine) -> QTestMachine:
+    return tango4
+
+
+@pytest.fixture
+def dma(tango4: QTestMachine) -> Tango4Dma:
+    return Tango4Dma(tango4)
