@@ -1,0 +1,1440 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Sigma Designs SMP8758 (tango4) switch box DMA controller
+ *
+ * Copyright (c) 2026 tangolab developers
+ *
+ * A transfer between memory and a peripheral takes two steps: a route is
+ * set in the switch box (sbox) between the peripheral's sbox port and the
+ * sbox port of a memory channel, then the memory channel is given commands
+ * (address, count, mode). A memory channel moves data in one direction
+ * only and raises its interrupt when it has finished the memory side of a
+ * command. For a memory to device transfer that is before the peripheral
+ * has received the data: bytes are still in flight through the sbox, and
+ * changing the route loses them.
+ *
+ * Each virtual channel serves one peripheral (sbox port). Memory channels
+ * are taken from the pool of the right direction for each descriptor and
+ * given back when the descriptor ends. When a descriptor ends, i.e. when
+ * its route is torn down, its completion runs and the memory channel
+ * serves the next descriptor, is chosen by the "teardown" module
+ * parameter:
+ *
+ *  - irq: from the interrupt handler, as soon as the last command is done.
+ *    Data in flight to the peripheral is lost.
+ *  - delay: teardown_delay_us after that interrupt.
+ *  - static: the route of a memory channel is set at its first use and
+ *    never torn down; that memory channel then only serves that peripheral.
+ *  - client: for descriptors prepared with DMA_PREP_PERIPH_DONE, once both
+ *    the interrupt has come and the client has called
+ *    dmaengine_periph_done(); other descriptors behave as with irq.
+ *
+ * The policy in force when a descriptor starts applies to that descriptor.
+ *
+ * Locking: td->lock protects the memory channels, the sbox routes and the
+ * list of virtual channels waiting for a memory channel. It is the outer
+ * lock: a virtual channel's vc.lock is only taken with td->lock held, and
+ * never two vc.locks at a time. Every path that may change the state of a
+ * memory channel takes td->lock, then the vc.lock of the virtual channel
+ * concerned, and in the end calls tangox_dma_dispatch() with td->lock
+ * held to hand free memory channels to waiting virtual channels.
+ */
+
+#include <linux/bitfield.h>
+#include <linux/bits.h>
+#include <linux/debugfs.h>
+#include <linux/delay.h>
+#include <linux/dma-mapping.h>
+#include <linux/dmaengine.h>
+#include <linux/hrtimer.h>
+#include <linux/interrupt.h>
+#include <linux/io.h>
+#include <linux/kernel.h>
+#include <linux/ktime.h>
+#include <linux/list.h>
+#include <linux/module.h>
+#include <linux/moduleparam.h>
+#include <linux/of.h>
+#include <linux/of_address.h>
+#include <linux/of_dma.h>
+#include <linux/of_irq.h>
+#include <linux/platform_device.h>
+#include <linux/seq_file.h>
+#include <linux/sizes.h>
+#include <linux/slab.h>
+#include <linux/spinlock.h>
+#include <linux/string.h>
+
+#include "dmaengine.h"
+#include "virt-dma.h"
+
+/* Switch box registers */
+#define SBOX_RESET			0x00
+#define SBOX_RESET2			0x04
+#define SBOX_ROUTE			0x08
+#define SBOX_ROUTE2			0x0c
+
+#define SBOX_RESET_ASSERT		0xffffffff
+#define SBOX_RESET_RELEASE		0xff00ff00
+#define SBOX_ROUTE_ALL_OFF		0xffffffff
+#define SBOX_PORTS_PER_REG		8
+#define SBOX_NIBBLE			GENMASK(3, 0)
+#define SBOX_DISCONNECT			0xf
+/* The highest port a route can name as its source; 0xf disconnects. */
+#define SBOX_MAX_SRC_PORT		14
+#define SBOX_MAX_PORT			16
+
+/* Memory channel registers */
+#define MCHAN_ADDR			0x00
+#define MCHAN_COUNT			0x04
+#define MCHAN_ADDR2			0x08
+#define MCHAN_CMD			0x0c
+
+#define MCHAN_CMD_LAST			BIT(0)
+#define MCHAN_CMD_MODE			GENMASK(2, 1)
+#define MCHAN_CMD_ERROR			BIT(30)
+
+#define MCHAN_MODE_SINGLE		1
+#define MCHAN_MODE_DOUBLE		2
+#define MCHAN_MODE_RECT			3
+
+/* single: length; double: len0 and len1; rectangle: width and lines */
+#define MCHAN_COUNT_X			GENMASK(12, 0)
+#define MCHAN_COUNT_X1			GENMASK(28, 16)
+#define MCHAN_COUNT_Y			GENMASK(29, 16)
+#define MCHAN_MAX_X			8191
+#define MCHAN_MAX_LINES			16383
+
+/*
+ * Linear pieces end on 4 KiB boundaries, and 4 KiB aligned runs of at
+ * least TANGOX_DMA_RECT_MIN_LINES lines go into one rectangle command of
+ * 4 KiB lines, whose stride equals its width.
+ */
+#define TANGOX_DMA_LINE			SZ_4K
+#define TANGOX_DMA_RECT_MIN_LINES	3
+
+enum tangox_dma_teardown {
+	TANGOX_TEARDOWN_IRQ,
+	TANGOX_TEARDOWN_DELAY,
+	TANGOX_TEARDOWN_STATIC,
+	TANGOX_TEARDOWN_CLIENT,
+};
+
+static const char * const tangox_dma_teardown_names[] = {
+	[TANGOX_TEARDOWN_IRQ] = "irq",
+	[TANGOX_TEARDOWN_DELAY] = "delay",
+	[TANGOX_TEARDOWN_STATIC] = "static",
+	[TANGOX_TEARDOWN_CLIENT] = "client",
+};
+
+static int tangox_dma_teardown = TANGOX_TEARDOWN_CLIENT;
+static unsigned int teardown_delay_us = 10;
+
+#define TANGOX_DMA_MAX_DELAY_US		USEC_PER_SEC
+
+static int tangox_dma_teardown_set(const char *val,
+				   const struct kernel_param *kp)
+{
+	int policy = sysfs_match_string(tangox_dma_teardown_names, val);
+
+	if (policy < 0) {
+		pr_err("tangox_dma: teardown must be irq, delay, static or client\n");
+		return -EINVAL;
+	}
+
+	WRITE_ONCE(*(int *)kp->arg, policy);
+
+	return 0;
+}
+
+static int tangox_dma_teardown_get(char *buf, const struct kernel_param *kp)
+{
+	return sysfs_emit(buf, "%s\n",
+			  tangox_dma_teardown_names[READ_ONCE(*(int *)kp->arg)]);
+}
+
+static const struct kernel_param_ops tangox_dma_teardown_ops = {
+	.set = tangox_dma_teardown_set,
+	.get = tangox_dma_teardown_get,
+};
+
+module_param_cb(teardown, &tangox_dma_teardown_ops, &tangox_dma_teardown,
+		0644);
+MODULE_PARM_DESC(teardown,
+		 "When to tear sbox routes down: irq, delay, static or client (default)");
+
+static int tangox_dma_delay_set(const char *val, const struct kernel_param *kp)
+{
+	return param_set_uint_minmax(val, kp, 0, TANGOX_DMA_MAX_DELAY_US);
+}
+
+static const struct kernel_param_ops tangox_dma_delay_ops = {
+	.set = tangox_dma_delay_set,
+	.get = param_get_uint,
+};
+
+module_param_cb(teardown_delay_us, &tangox_dma_delay_ops, &teardown_delay_us,
+		0644);
+MODULE_PARM_DESC(teardown_delay_us,
+		 "Route tear-down delay of the delay policy, in microseconds (0-1000000, default 10)");
+
+static struct dentry *tangox_dma_debugfs_root;
+
+struct tangox_dma_cmd {
+	u32 mode;
+	u32 addr;
+	u32 addr2;
+	u32 count;
+	u32 len;
+};
+
+struct tangox_dma_desc {
+	struct virt_dma_desc vd;
+	enum dma_transfer_direction dir;
+	enum tangox_dma_teardown policy;
+	bool periph_done;
+	unsigned int next;
+	size_t len;
+	unsigned int ncmds;
+	struct tangox_dma_cmd cmds[] __counted_by(ncmds);
+};
+
+enum tangox_dma_pchan_state {
+	TANGOX_PCHAN_FREE,
+	/* Running the commands of a descriptor. */
+	TANGOX_PCHAN_BUSY,
+	/* All commands done, waiting for the client or the delay. */
+	TANGOX_PCHAN_WAIT,
+	/* Terminated while its hardware command or timer was pending. */
+	TANGOX_PCHAN_DRAINING,
+};
+
+static const char * const tangox_dma_pchan_state_names[] = {
+	[TANGOX_PCHAN_FREE] = "free",
+	[TANGOX_PCHAN_BUSY] = "busy",
+	[TANGOX_PCHAN_WAIT] = "wait",
+	[TANGOX_PCHAN_DRAINING] = "draining",
+};
+
+struct tangox_dma_pchan {
+	struct tangox_dma_dev *td;
+	void __iomem *base;
+	unsigned int id;
+	int irq;
+	enum dma_transfer_direction dir;
+	u32 port;
+
+	/* Protected by td->lock */
+	enum tangox_dma_pchan_state state;
+	struct tangox_dma_vchan *vchan;
+	struct tangox_dma_desc *desc;
+	/* A command was written and its interrupt has not come yet. */
+	bool hw_busy;
+	/* The delay timer is armed or its callback is about to run. */
+	bool timer_pending;
+	/* Peripheral port routed to or from this channel, 0 if none. */
+	u32 routed;
+	/* The route was set by the static policy and is kept. */
+	bool bound;
+	struct hrtimer timer;
+
+	atomic64_t transfers;
+	atomic64_t bytes;
+	atomic64_t teardowns;
+	atomic64_t teardowns_waited;
+	atomic64_t errors;
+};
+
+struct tangox_dma_vchan {
+	struct virt_dma_chan vc;
+	u32 port;
+
+	/* Protected by td->lock and vc.lock */
+	struct tangox_dma_pchan *pchan;
+	/* In td->waiting; protected by td->lock */
+	struct list_head node;
+};
+
+struct tangox_dma_dev {
+	struct dma_device ddev;
+	struct device *dev;
+	void __iomem *sbox;
+
+	/* Protects the memory channels, the sbox routes and waiting. */
+	spinlock_t lock;
+	/* Virtual channels with work, waiting for a memory channel */
+	struct list_head waiting;
+
+	unsigned int nr_pchans;
+	struct tangox_dma_pchan *pchans;
+	unsigned int nr_vchans;
+	struct tangox_dma_vchan *vchans;
+
+	struct dentry *debugfs;
+};
+
+static struct tangox_dma_desc *to_tangox_dma_desc(struct virt_dma_desc *vd)
+{
+	return container_of(vd, struct tangox_dma_desc, vd);
+}
+
+static struct tangox_dma_vchan *to_tangox_dma_vchan(struct dma_chan *chan)
+{
+	return container_of(chan, struct tangox_dma_vchan, vc.chan);
+}
+
+static struct tangox_dma_dev *to_tangox_dma_dev(struct dma_device *ddev)
+{
+	return container_of(ddev, struct tangox_dma_dev, ddev);
+}
+
+static const char *tangox_dma_dir_name(enum dma_transfer_direction dir)
+{
+	return dir == DMA_MEM_TO_DEV ? "mem-to-dev" : "dev-to-mem";
+}
+
+static void tangox_dma_desc_free(struct virt_dma_desc *vd)
+{
+	kfree(to_tangox_dma_desc(vd));
+}
+
+/* Route destination port @dst from source port @src (or disconnect it). */
+static void tangox_dma_sbox_set(struct tangox_dma_dev *td, u32 dst, u32 src)
+{
+	unsigned int reg = dst > SBOX_PORTS_PER_REG ? SBOX_ROUTE2 : SBOX_ROUTE;
+	unsigned int shift = ((dst - 1) % SBOX_PORTS_PER_REG) * 4;
+
+	/* Nibbles written as 0 leave the other routes unchanged. */
+	writel(FIELD_PREP(SBOX_NIBBLE, src) << shift, td->sbox + reg);
+}
+
+static void tangox_dma_route(struct tangox_dma_pchan *pchan, u32 port)
+{
+	if (pchan->dir == DMA_MEM_TO_DEV)
+		tangox_dma_sbox_set(pchan->td, port, pchan->port);
+	else
+		tangox_dma_sbox_set(pchan->td, pchan->port, port);
+
+	pchan->routed = port;
+}
+
+static void tangox_dma_unroute(struct tangox_dma_pchan *pchan, bool waited)
+{
+	u32 dst = pchan->dir == DMA_MEM_TO_DEV ? pchan->routed : pchan->port;
+
+	tangox_dma_sbox_set(pchan->td, dst, SBOX_DISCONNECT);
+	pchan->routed = 0;
+	pchan->bound = false;
+
+	atomic64_inc(&pchan->teardowns);
+	if (waited)
+		atomic64_inc(&pchan->teardowns_waited);
+}
+
+static void tangox_dma_write_cmd(struct tangox_dma_pchan *pchan)
+{
+	struct tangox_dma_desc *desc = pchan->desc;
+	struct tangox_dma_cmd *cmd = &desc->cmds[desc->next++];
+	u32 val = FIELD_PREP(MCHAN_CMD_MODE, cmd->mode);
+
+	if (desc->next == desc->ncmds)
+		val |= MCHAN_CMD_LAST;
+
+	writel(cmd->addr, pchan->base + MCHAN_ADDR);
+	writel(cmd->count, pchan->base + MCHAN_COUNT);
+	if (cmd->mode != MCHAN_MODE_SINGLE)
+		writel(cmd->addr2, pchan->base + MCHAN_ADDR2);
+	writel(val, pchan->base + MCHAN_CMD);
+
+	pchan->hw_busy = true;
+}
+
+/*
+ * Find a memory channel of direction @dir for @vchan. Returns a free one,
+ * NULL if the virtual channel has to wait for one, or ERR_PTR(-EBUSY) if no
+ * memory channel can ever serve it: they are all statically bound to other
+ * peripherals. Called with td->lock held.
+ */
+static struct tangox_dma_pchan *
+tangox_dma_find_pchan(struct tangox_dma_dev *td, struct tangox_dma_vchan *vchan,
+		      enum dma_transfer_direction dir,
+		      enum tangox_dma_teardown policy)
+{
+	struct tangox_dma_pchan *found = NULL;
+	bool may_wait = false;
+	unsigned int i;
+
+	for (i = 0; i < td->nr_pchans; i++) {
+		struct tangox_dma_pchan *pchan = &td->pchans[i];
+
+		if (pchan->dir != dir)
+			continue;
+
+		if (policy == TANGOX_TEARDOWN_STATIC && pchan->bound) {
+			if (pchan->routed != vchan->port)
+				continue;
+			/* A peripheral only ever uses its bound channel. */
+			return pchan->state == TANGOX_PCHAN_FREE ? pchan : NULL;
+		}
+
+		may_wait = true;
+		if (!found && pchan->state == TANGOX_PCHAN_FREE)
+			found = pchan;
+	}
+
+	if (found)
+		return found;
+
+	return may_wait ? NULL : ERR_PTR(-EBUSY);
+}
+
+static bool tangox_dma_has_dir(struct tangox_dma_dev *td,
+			       enum dma_transfer_direction dir)
+{
+	unsigned int i;
+
+	for (i = 0; i < td->nr_pchans; i++)
+		if (td->pchans[i].dir == dir)
+			return true;
+
+	return false;
+}
+
+/* Start @desc on @pchan. Called with td->lock and vc.lock held. */
+static void tangox_dma_start(struct tangox_dma_pchan *pchan,
+			     struct tangox_dma_vchan *vchan,
+			     struct tangox_dma_desc *desc,
+			     enum tangox_dma_teardown policy)
+{
+	list_del(&desc->vd.node);
+
+	desc->policy = policy;
+	desc->next = 0;
+
+	pchan->state = TANGOX_PCHAN_BUSY;
+	pchan->vchan = vchan;
+	pchan->desc = desc;
+	vchan->pchan = pchan;
+
+	/* A statically bound channel keeps its route to the same port. */
+	if (pchan->routed != vchan->port) {
+		if (pchan->routed)
+			tangox_dma_unroute(pchan, false);
+		tangox_dma_route(pchan, vchan->port);
+	}
+	if (policy == TANGOX_TEARDOWN_STATIC)
+		pchan->bound = true;
+
+	tangox_dma_write_cmd(pchan);
+}
+
+/* Put @vchan in the queue if it has work and no memory channel. */
+static void tangox_dma_vchan_queue(struct tangox_dma_dev *td,
+				   struct tangox_dma_vchan *vchan)
+{
+	if (!vchan->pchan && list_empty(&vchan->node) &&
+	    vchan_next_desc(&vchan->vc))
+		list_add_tail(&vchan->node, &td->waiting);
+}
+
+/*
+ * Try to start the next descriptor of a waiting virtual channel. Called
+ * with td->lock and vc.lock held.
+ */
+static void tangox_dma_vchan_try_start(struct tangox_dma_dev *td,
+				       struct tangox_dma_vchan *vchan,
+				       enum tangox_dma_teardown policy)
+{
+	struct tangox_dma_pchan *pchan;
+	struct tangox_dma_desc *desc;
+	struct virt_dma_desc *vd;
+
+	for (;;) {
+		vd = vchan_next_desc(&vchan->vc);
+		if (!vd) {
+			list_del_init(&vchan->node);
+			return;
+		}
+
+		desc = to_tangox_dma_desc(vd);
+		pchan = tangox_dma_find_pchan(td, vchan, desc->dir, policy);
+		if (!pchan)
+			return;
+
+		if (!IS_ERR(pchan)) {
+			list_del_init(&vchan->node);
+			tangox_dma_start(pchan, vchan, desc, policy);
+			return;
+		}
+
+		dev_err(td->dev,
+			"%s: every %s channel is statically bound to another port, transfer failed (%d)\n",
+			dma_chan_name(&vchan->vc.chan),
+			tangox_dma_dir_name(desc->dir), -EBUSY);
+		list_del(&vd->node);
+		vd->tx_result.result = DMA_TRANS_ABORTED;
+		vd->tx_result.residue = desc->len;
+		vchan_cookie_complete(vd);
+	}
+}
+
+/*
+ * Hand free memory channels to the waiting virtual channels, in the order
+ * they started waiting. Called with td->lock held, no vc.lock held.
+ */
+static void tangox_dma_dispatch(struct tangox_dma_dev *td)
+{
+	enum tangox_dma_teardown policy = READ_ONCE(tangox_dma_teardown);
+	struct tangox_dma_vchan *vchan, *tmp;
+	unsigned int i;
+
+	lockdep_assert_held(&td->lock);
+
+	/* Routes left by the static policy go once it is no longer used. */
+	if (policy != TANGOX_TEARDOWN_STATIC) {
+		for (i = 0; i < td->nr_pchans; i++) {
+			struct tangox_dma_pchan *pchan = &td->pchans[i];
+
+			if (pchan->state == TANGOX_PCHAN_FREE && pchan->bound)
+				tangox_dma_unroute(pchan, false);
+		}
+	}
+
+	list_for_each_entry_safe(vchan, tmp, &td->waiting, node) {
+		spin_lock(&vchan->vc.lock);
+		tangox_dma_vchan_try_start(td, vchan, policy);
+		spin_unlock(&vchan->vc.lock);
+	}
+}
+
+/*
+ * The descriptor on @pchan is over: tear the route down unless it is
+ * static, complete the descriptor and free the memory channel. Called with
+ * td->lock and vc.lock held.
+ */
+static void tangox_dma_finish(struct tangox_dma_pchan *pchan, bool waited)
+{
+	struct tangox_dma_vchan *vchan = pchan->vchan;
+	struct tangox_dma_desc *desc = pchan->desc;
+	struct dma_async_tx_descriptor *tx = &desc->vd.tx;
+
+	if (!pchan->bound)
+		tangox_dma_unroute(pchan, waited);
+
+	if (desc->vd.tx_result.result == DMA_TRANS_NOERROR) {
+		atomic64_inc(&pchan->transfers);
+		atomic64_add(desc->len, &pchan->bytes);
+	} else {
+		atomic64_inc(&pchan->errors);
+	}
+
+	/* Run the client's callback only if it asked for one. */
+	if (!(tx->flags & DMA_PREP_INTERRUPT)) {
+		tx->callback = NULL;
+		tx->callback_result = NULL;
+	}
+	vchan_cookie_complete(&desc->vd);
+
+	pchan->state = TANGOX_PCHAN_FREE;
+	pchan->desc = NULL;
+	pchan->vchan = NULL;
+	vchan->pchan = NULL;
+
+	tangox_dma_vchan_queue(pchan->td, vchan);
+}
+
+/*
+ * The last command of the descriptor on @pchan is done on the memory side.
+ * Called with td->lock and vc.lock held.
+ */
+static void tangox_dma_hw_done(struct tangox_dma_pchan *pchan)
+{
+	struct tangox_dma_desc *desc = pchan->desc;
+
+	switch (desc->policy) {
+	case TANGOX_TEARDOWN_CLIENT:
+		if ((desc->vd.tx.flags & DMA_PREP_PERIPH_DONE) &&
+		    !desc->periph_done) {
+			pchan->state = TANGOX_PCHAN_WAIT;
+			return;
+		}
+		break;
+	case TANGOX_TEARDOWN_DELAY:
+		pchan->state = TANGOX_PCHAN_WAIT;
+		pchan->timer_pending = true;
+		hrtimer_start(&pchan->timer,
+			      ns_to_ktime(READ_ONCE(teardown_delay_us) *
+					  (u64)NSEC_PER_USEC),
+			      HRTIMER_MODE_REL);
+		return;
+	default:
+		break;
+	}
+
+	tangox_dma_finish(pchan, false);
+}
+
+static size_t tangox_dma_cmds_len(struct tangox_dma_desc *desc,
+				  unsigned int from)
+{
+	size_t len = 0;
+	unsigned int i;
+
+	for (i = from; i < desc->ncmds; i++)
+		len += desc->cmds[i].len;
+
+	return len;
+}
+
+static irqreturn_t tangox_dma_irq(int irq, void *data)
+{
+	struct tangox_dma_pchan *pchan = data;
+	struct tangox_dma_dev *td = pchan->td;
+	struct tangox_dma_vchan *vchan;
+	struct tangox_dma_desc *desc;
+	unsigned long flags;
+	u32 status;
+
+	spin_lock_irqsave(&td->lock, flags);
+
+	/* The interrupt is a pulse per command: nothing to acknowledge. */
+	if (!pchan->hw_busy) {
+		spin_unlock_irqrestore(&td->lock, flags);
+		return IRQ_NONE;
+	}
+	pchan->hw_busy = false;
+
+	if (pchan->state == TANGOX_PCHAN_DRAINING) {
+		if (!pchan->timer_pending)
+			pchan->state = TANGOX_PCHAN_FREE;
+		goto dispatch;
+	}
+
+	vchan = pchan->vchan;
+	desc = pchan->desc;
+	spin_lock(&vchan->vc.lock);
+
+	status = readl(pchan->base + MCHAN_CMD);
+	if (status & MCHAN_CMD_ERROR) {
+		dev_err_ratelimited(td->dev,
+				    "channel %u: command %u of %u failed (cmd %#x)\n",
+				    pchan->id, desc->next, desc->ncmds, status);
+		desc->vd.tx_result.result = desc->dir == DMA_MEM_TO_DEV ?
+			DMA_TRANS_READ_FAILED : DMA_TRANS_WRITE_FAILED;
+		desc->vd.tx_result.residue =
+			tangox_dma_cmds_len(desc, desc->next - 1);
+		tangox_dma_finish(pchan, false);
+	} else if (desc->next < desc->ncmds) {
+		tangox_dma_write_cmd(pchan);
+	} else {
+		tangox_dma_hw_done(pchan);
+	}
+
+	spin_unlock(&vchan->vc.lock);
+dispatch:
+	tangox_dma_dispatch(td);
+	spin_unlock_irqrestore(&td->lock, flags);
+
+	return IRQ_HANDLED;
+}
+
+static enum hrtimer_restart tangox_dma_timer(struct hrtimer *timer)
+{
+	struct tangox_dma_pchan *pchan =
+		container_of(timer, struct tangox_dma_pchan, timer);
+	struct tangox_dma_dev *td = pchan->td;
+	struct tangox_dma_vchan *vchan;
+	unsigned long flags;
+
+	spin_lock_irqsave(&td->lock, flags);
+
+	pchan->timer_pending = false;
+	if (pchan->state == TANGOX_PCHAN_WAIT) {
+		vchan = pchan->vchan;
+		spin_lock(&vchan->vc.lock);
+		tangox_dma_finish(pchan, true);
+		spin_unlock(&vchan->vc.lock);
+	} else if (pchan->state == TANGOX_PCHAN_DRAINING && !pchan->hw_busy) {
+		pchan->state = TANGOX_PCHAN_FREE;
+	}
+
+	tangox_dma_dispatch(td);
+	spin_unlock_irqrestore(&td->lock, flags);
+
+	return HRTIMER_NORESTART;
+}
+
+/*
+ * Commands are built in two passes over the scatterlist: the first one
+ * (with desc NULL) only counts them.
+ */
+struct tangox_dma_builder {
+	struct tangox_dma_desc *desc;
+	unsigned int n;
+	/* The last command is a single one that may become a double one. */
+	bool open_single;
+};
+
+static void tangox_dma_add_linear(struct tangox_dma_builder *b, u32 addr,
+				  u32 len)
+{
+	struct tangox_dma_cmd *cmd;
+
+	if (b->open_single) {
+		b->open_single = false;
+		if (b->desc) {
+			cmd = &b->desc->cmds[b->n - 1];
+			cmd->mode = MCHAN_MODE_DOUBLE;
+			cmd->addr2 = addr;
+			cmd->count |= FIELD_PREP(MCHAN_COUNT_X1, len);
+			cmd->len += len;
+		}
+		return;
+	}
+
+	if (b->desc) {
+		cmd = &b->desc->cmds[b->n];
+		cmd->mode = MCHAN_MODE_SINGLE;
+		cmd->addr = addr;
+		cmd->count = FIELD_PREP(MCHAN_COUNT_X, len);
+		cmd->len = len;
+	}
+	b->n++;
+	b->open_single = true;
+}
+
+static void tangox_dma_add_rect(struct tangox_dma_builder *b, u32 addr,
+				u32 width, u32 lines)
+{
+	struct tangox_dma_cmd *cmd;
+
+	if (b->desc) {
+		cmd = &b->desc->cmds[b->n];
+		cmd->mode = MCHAN_MODE_RECT;
+		cmd->addr = addr;
+		cmd->addr2 = width;
+		cmd->count = FIELD_PREP(MCHAN_COUNT_X, width) |
+			     FIELD_PREP(MCHAN_COUNT_Y, lines);
+		cmd->len = width * lines;
+	}
+	b->n++;
+	b->open_single = false;
+}
+
+static void tangox_dma_build(struct tangox_dma_builder *b,
+			     struct scatterlist *sgl, unsigned int sg_len)
+{
+	struct scatterlist *sg;
+	unsigned int i;
+
+	for_each_sg(sgl, sg, sg_len, i) {
+		u32 addr = sg_dma_address(sg);
+		u32 len = sg_dma_len(sg);
+		u32 chunk, end, lines;
+
+		while (len) {
+			lines = len / TANGOX_DMA_LINE;
+			if (IS_ALIGNED(addr, TANGOX_DMA_LINE) &&
+			    lines >= TANGOX_DMA_RECT_MIN_LINES) {
+				lines = min(lines, MCHAN_MAX_LINES);
+				tangox_dma_add_rect(b, addr, TANGOX_DMA_LINE,
+						    lines);
+				chunk = lines * TANGOX_DMA_LINE;
+			} else {
+				chunk = min(len, MCHAN_MAX_X);
+				/* Cut on a 4 KiB boundary if more follows. */
+				end = ALIGN_DOWN(addr + chunk, TANGOX_DMA_LINE);
+				if (chunk < len && end > addr)
+					chunk = end - addr;
+				tangox_dma_add_linear(b, addr, chunk);
+			}
+			addr += chunk;
+			len -= chunk;
+		}
+	}
+}
+
+static struct dma_async_tx_descriptor *
+tangox_dma_prep_slave_sg(struct dma_chan *chan, struct scatterlist *sgl,
+			 unsigned int sg_len, enum dma_transfer_direction dir,
+			 unsigned long flags, void *context)
+{
+	struct tangox_dma_vchan *vchan = to_tangox_dma_vchan(chan);
+	struct tangox_dma_dev *td = to_tangox_dma_dev(chan->device);
+	struct tangox_dma_builder b = { };
+	struct tangox_dma_pchan *pchan;
+	struct tangox_dma_desc *desc;
+	struct scatterlist *sg;
+	unsigned long irqflags;
+	size_t len = 0;
+	unsigned int i;
+
+	if (!is_slave_direction(dir)) {
+		dev_err(td->dev, "%s: direction %d not supported\n",
+			dma_chan_name(chan), dir);
+		return NULL;
+	}
+
+	if (!tangox_dma_has_dir(td, dir)) {
+		dev_err(td->dev, "%s: no %s memory channel\n",
+			dma_chan_name(chan), tangox_dma_dir_name(dir));
+		return NULL;
+	}
+
+	spin_lock_irqsave(&td->lock, irqflags);
+	pchan = tangox_dma_find_pchan(td, vchan, dir,
+				      READ_ONCE(tangox_dma_teardown));
+	spin_unlock_irqrestore(&td->lock, irqflags);
+	if (IS_ERR(pchan)) {
+		dev_err(td->dev,
+			"%s: every %s channel is statically bound to another port (%ld)\n",
+			dma_chan_name(chan), tangox_dma_dir_name(dir),
+			PTR_ERR(pchan));
+		return NULL;
+	}
+
+	for_each_sg(sgl, sg, sg_len, i) {
+		dma_addr_t addr = sg_dma_address(sg);
+		unsigned int seg = sg_dma_len(sg);
+
+		if (seg && upper_32_bits(addr + seg - 1)) {
+			dev_err(td->dev, "%s: buffer %pad+%#x beyond 4 GiB\n",
+				dma_chan_name(chan), &addr, seg);
+			return NULL;
+		}
+		len += seg;
+	}
+
+	tangox_dma_build(&b, sgl, sg_len);
+	if (!b.n)
+		return NULL;
+
+	desc = kzalloc(struct_size(desc, cmds, b.n), GFP_NOWAIT);
+	if (!desc)
+		return NULL;
+
+	desc->ncmds = b.n;
+	desc->dir = dir;
+	desc->len = len;
+
+	b = (struct tangox_dma_builder){ .desc = desc };
+	tangox_dma_build(&b, sgl, sg_len);
+
+	return vchan_tx_prep(&vchan->vc, &desc->vd, flags);
+}
+
+static void tangox_dma_issue_pending(struct dma_chan *chan)
+{
+	struct tangox_dma_vchan *vchan = to_tangox_dma_vchan(chan);
+	struct tangox_dma_dev *td = to_tangox_dma_dev(chan->device);
+	unsigned long flags;
+
+	spin_lock_irqsave(&td->lock, flags);
+	spin_lock(&vchan->vc.lock);
+	if (vchan_issue_pending(&vchan->vc))
+		tangox_dma_vchan_queue(td, vchan);
+	spin_unlock(&vchan->vc.lock);
+	tangox_dma_dispatch(td);
+	spin_unlock_irqrestore(&td->lock, flags);
+}
+
+/* Find a submitted or issued descriptor. Called with vc.lock held. */
+static struct tangox_dma_desc *
+tangox_dma_find_desc(struct tangox_dma_vchan *vchan, dma_cookie_t cookie)
+{
+	struct virt_dma_desc *vd;
+
+	list_for_each_entry(vd, &vchan->vc.desc_issued, node)
+		if (vd->tx.cookie == cookie)
+			return to_tangox_dma_desc(vd);
+
+	list_for_each_entry(vd, &vchan->vc.desc_submitted, node)
+		if (vd->tx.cookie == cookie)
+			return to_tangox_dma_desc(vd);
+
+	return NULL;
+}
+
+/* Called with td->lock held. */
+static size_t tangox_dma_residue(struct tangox_dma_pchan *pchan)
+{
+	struct tangox_dma_desc *desc = pchan->desc;
+	struct tangox_dma_cmd *cmd;
+	size_t residue;
+
+	if (pchan->state != TANGOX_PCHAN_BUSY)
+		return 0;
+
+	residue = tangox_dma_cmds_len(desc, desc->next);
+	cmd = &desc->cmds[desc->next - 1];
+
+	/*
+	 * A device to memory channel counts down as data arrives in memory.
+	 * A memory to device channel reads its whole command at once, but
+	 * the data only reaches the peripheral later: count the command as
+	 * remaining until its interrupt.
+	 */
+	if (desc->dir == DMA_DEV_TO_MEM)
+		residue += min(readl(pchan->base + MCHAN_COUNT), cmd->len);
+	else
+		residue += cmd->len;
+
+	return residue;
+}
+
+static enum dma_status tangox_dma_tx_status(struct dma_chan *chan,
+					    dma_cookie_t cookie,
+					    struct dma_tx_state *state)
+{
+	struct tangox_dma_vchan *vchan = to_tangox_dma_vchan(chan);
+	struct tangox_dma_dev *td = to_tangox_dma_dev(chan->device);
+	struct tangox_dma_pchan *pchan;
+	struct tangox_dma_desc *desc;
+	enum dma_status status;
+	unsigned long flags;
+	size_t residue = 0;
+
+	status = dma_cookie_status(chan, cookie, state);
+	if (status == DMA_COMPLETE || !state)
+		return status;
+
+	spin_lock_irqsave(&td->lock, flags);
+	spin_lock(&vchan->vc.lock);
+
+	pchan = vchan->pchan;
+	if (pchan && pchan->desc->vd.tx.cookie == cookie) {
+		residue = tangox_dma_residue(pchan);
+	} else {
+		desc = tangox_dma_find_desc(vchan, cookie);
+		if (desc)
+			residue = desc->len;
+	}
+
+	spin_unlock(&vchan->vc.lock);
+	spin_unlock_irqrestore(&td->lock, flags);
+
+	dma_set_residue(state, residue);
+
+	return status;
+}
+
+static int tangox_dma_periph_done(struct dma_chan *chan, dma_cookie_t cookie)
+{
+	struct tangox_dma_vchan *vchan = to_tangox_dma_vchan(chan);
+	struct tangox_dma_dev *td = to_tangox_dma_dev(chan->device);
+	struct tangox_dma_pchan *pchan;
+	struct tangox_dma_desc *desc;
+	dma_cookie_t used, done;
+	unsigned long flags;
+	int ret = 0;
+
+	if (cookie < DMA_MIN_COOKIE)
+		return -EINVAL;
+
+	spin_lock_irqsave(&td->lock, flags);
+	spin_lock(&vchan->vc.lock);
+
+	pchan = vchan->pchan;
+	if (pchan && pchan->desc->vd.tx.cookie == cookie) {
+		pchan->desc->periph_done = true;
+		if (pchan->state == TANGOX_PCHAN_WAIT &&
+		    pchan->desc->policy == TANGOX_TEARDOWN_CLIENT)
+			tangox_dma_finish(pchan, true);
+	} else {
+		desc = tangox_dma_find_desc(vchan, cookie);
+		if (desc) {
+			/* The peripheral finished before the transfer began. */
+			desc->periph_done = true;
+		} else {
+			/*
+			 * Either the transfer is over, or the cookie was never
+			 * handed out or its transfer was terminated.
+			 */
+			used = chan->cookie;
+			done = chan->completed_cookie;
+			if (dma_async_is_complete(cookie, done, used) !=
+			    DMA_COMPLETE || (done <= used && cookie > used))
+				ret = -EINVAL;
+		}
+	}
+
+	spin_unlock(&vchan->vc.lock);
+	tangox_dma_dispatch(td);
+	spin_unlock_irqrestore(&td->lock, flags);
+
+	return ret;
+}
+
+static int tangox_dma_terminate_all(struct dma_chan *chan)
+{
+	struct tangox_dma_vchan *vchan = to_tangox_dma_vchan(chan);
+	struct tangox_dma_dev *td = to_tangox_dma_dev(chan->device);
+	struct tangox_dma_pchan *pchan;
+	unsigned long flags;
+	LIST_HEAD(head);
+
+	spin_lock_irqsave(&td->lock, flags);
+	spin_lock(&vchan->vc.lock);
+
+	list_del_init(&vchan->node);
+
+	pchan = vchan->pchan;
+	if (pchan) {
+		if (pchan->timer_pending &&
+		    hrtimer_try_to_cancel(&pchan->timer) >= 0)
+			pchan->timer_pending = false;
+
+		if (pchan->routed)
+			tangox_dma_unroute(pchan, false);
+
+		vchan_terminate_vdesc(&pchan->desc->vd);
+		pchan->desc = NULL;
+		pchan->vchan = NULL;
+		vchan->pchan = NULL;
+
+		/*
+		 * A memory channel cannot abort a command. Without its route
+		 * no more data flows for it, but the channel is only reused
+		 * once the interrupt of the running command has come.
+		 */
+		if (pchan->hw_busy || pchan->timer_pending) {
+			pchan->state = TANGOX_PCHAN_DRAINING;
+			if (pchan->hw_busy && pchan->dir == DMA_DEV_TO_MEM)
+				dev_warn(td->dev,
+					 "channel %u: terminated while waiting for data, unusable until its command completes\n",
+					 pchan->id);
+		} else {
+			pchan->state = TANGOX_PCHAN_FREE;
+		}
+	}
+
+	vchan_get_all_descriptors(&vchan->vc, &head);
+	spin_unlock(&vchan->vc.lock);
+	tangox_dma_dispatch(td);
+	spin_unlock_irqrestore(&td->lock, flags);
+
+	vchan_dma_desc_free_list(&vchan->vc, &head);
+
+	return 0;
+}
+
+static void tangox_dma_synchronize(struct dma_chan *chan)
+{
+	vchan_synchronize(to_virt_chan(chan));
+}
+
+static int tangox_dma_config(struct dma_chan *chan,
+			     struct dma_slave_config *config)
+{
+	/*
+	 * The data path is the sbox route to the peripheral's port, named in
+	 * the DMA specifier: there are no peripheral addresses, widths or
+	 * bursts to program, whatever the direction.
+	 */
+	return 0;
+}
+
+static int tangox_dma_alloc_chan_resources(struct dma_chan *chan)
+{
+	struct tangox_dma_vchan *vchan = to_tangox_dma_vchan(chan);
+	struct tangox_dma_dev *td = to_tangox_dma_dev(chan->device);
+	enum tangox_dma_teardown policy = READ_ONCE(tangox_dma_teardown);
+	struct tangox_dma_pchan *m2d, *d2m;
+	unsigned long flags;
+
+	if (policy != TANGOX_TEARDOWN_STATIC)
+		return 0;
+
+	spin_lock_irqsave(&td->lock, flags);
+	m2d = tangox_dma_find_pchan(td, vchan, DMA_MEM_TO_DEV, policy);
+	d2m = tangox_dma_find_pchan(td, vchan, DMA_DEV_TO_MEM, policy);
+	spin_unlock_irqrestore(&td->lock, flags);
+
+	if (IS_ERR(m2d) && IS_ERR(d2m)) {
+		dev_err(td->dev,
+			"%s: every memory channel is statically bound to another port\n",
+			dma_chan_name(chan));
+		return -EBUSY;
+	}
+
+	return 0;
+}
+
+static void tangox_dma_free_chan_resources(struct dma_chan *chan)
+{
+	tangox_dma_terminate_all(chan);
+	vchan_free_chan_resources(to_virt_chan(chan));
+}
+
+static struct dma_chan *tangox_dma_xlate(struct of_phandle_args *spec,
+					 struct of_dma *ofdma)
+{
+	struct tangox_dma_dev *td = ofdma->of_dma_data;
+	unsigned int i;
+
+	if (spec->args_count != 1)
+		return NULL;
+
+	for (i = 0; i < td->nr_vchans; i++)
+		if (td->vchans[i].port == spec->args[0])
+			return dma_get_slave_channel(&td->vchans[i].vc.chan);
+
+	dev_err(td->dev, "%pOF: sbox port %u is not in sigma,slave-ids\n",
+		spec->np, spec->args[0]);
+
+	return NULL;
+}
+
+static int tangox_dma_policy_show(struct seq_file *s, void *unused)
+{
+	seq_printf(s, "%s\n",
+		   tangox_dma_teardown_names[READ_ONCE(tangox_dma_teardown)]);
+
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(tangox_dma_policy);
+
+static int tangox_dma_stats_show(struct seq_file *s, void *unused)
+{
+	struct tangox_dma_dev *td = s->private;
+	unsigned int i;
+
+	seq_printf(s, "policy=%s delay_us=%u\n",
+		   tangox_dma_teardown_names[READ_ONCE(tangox_dma_teardown)],
+		   READ_ONCE(teardown_delay_us));
+
+	for (i = 0; i < td->nr_pchans; i++) {
+		struct tangox_dma_pchan *pchan = &td->pchans[i];
+		enum tangox_dma_pchan_state state;
+		unsigned long flags;
+		u32 routed;
+		bool bound;
+
+		spin_lock_irqsave(&td->lock, flags);
+		state = pchan->state;
+		routed = pchan->routed;
+		bound = pchan->bound;
+		spin_unlock_irqrestore(&td->lock, flags);
+
+		seq_printf(s,
+			   "chan%u dir=%s port=%u state=%s routed=%u bound=%d transfers=%lld bytes=%lld teardowns=%lld teardowns_waited=%lld errors=%lld\n",
+			   pchan->id, tangox_dma_dir_name(pchan->dir),
+			   pchan->port, tangox_dma_pchan_state_names[state],
+			   routed, bound, atomic64_read(&pchan->transfers),
+			   atomic64_read(&pchan->bytes),
+			   atomic64_read(&pchan->teardowns),
+			   atomic64_read(&pchan->teardowns_waited),
+			   atomic64_read(&pchan->errors));
+	}
+
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(tangox_dma_stats);
+
+static int tangox_dma_counter_get(void *data, u64 *val)
+{
+	*val = atomic64_read(data);
+
+	return 0;
+}
+DEFINE_DEBUGFS_ATTRIBUTE(tangox_dma_counter_fops, tangox_dma_counter_get,
+			 NULL, "%llu\n");
+
+static void tangox_dma_debugfs_init(struct tangox_dma_dev *td)
+{
+	struct dentry *dir;
+	unsigned int i;
+	char name[16];
+
+	td->debugfs = debugfs_create_dir(dev_name(td->dev),
+					 tangox_dma_debugfs_root);
+	debugfs_create_file("policy", 0444, td->debugfs, NULL,
+			    &tangox_dma_policy_fops);
+	debugfs_create_file("stats", 0444, td->debugfs, td,
+			    &tangox_dma_stats_fops);
+
+	for (i = 0; i < td->nr_pchans; i++) {
+		struct tangox_dma_pchan *pchan = &td->pchans[i];
+
+		snprintf(name, sizeof(name), "chan%u", pchan->id);
+		dir = debugfs_create_dir(name, td->debugfs);
+		debugfs_create_file_unsafe("transfers", 0444, dir,
+					   &pchan->transfers,
+					   &tangox_dma_counter_fops);
+		debugfs_create_file_unsafe("bytes", 0444, dir, &pchan->bytes,
+					   &tangox_dma_counter_fops);
+		debugfs_create_file_unsafe("teardowns", 0444, dir,
+					   &pchan->teardowns,
+					   &tangox_dma_counter_fops);
+		debugfs_create_file_unsafe("teardowns_waited", 0444, dir,
+					   &pchan->teardowns_waited,
+					   &tangox_dma_counter_fops);
+		debugfs_create_file_unsafe("errors", 0444, dir,
+					   &pchan->errors,
+					   &tangox_dma_counter_fops);
+	}
+}
+
+static void tangox_dma_sbox_reset(struct tangox_dma_dev *td)
+{
+	writel(SBOX_RESET_ASSERT, td->sbox + SBOX_RESET);
+	writel(SBOX_RESET_ASSERT, td->sbox + SBOX_RESET2);
+	usleep_range(2, 10);
+	writel(SBOX_RESET_RELEASE, td->sbox + SBOX_RESET);
+	writel(SBOX_RESET_RELEASE, td->sbox + SBOX_RESET2);
+	writel(SBOX_ROUTE_ALL_OFF, td->sbox + SBOX_ROUTE);
+	writel(SBOX_ROUTE_ALL_OFF, td->sbox + SBOX_ROUTE2);
+}
+
+static int tangox_dma_init_pchan(struct tangox_dma_dev *td,
+				 struct device_node *np, unsigned int id)
+{
+	struct tangox_dma_pchan *pchan = &td->pchans[id];
+	struct device *dev = td->dev;
+	struct resource res;
+	unsigned int i;
+	u32 max_port;
+	int ret;
+
+	pchan->td = td;
+	pchan->id = id;
+
+	ret = of_address_to_resource(np, 0, &res);
+	if (ret)
+		return dev_err_probe(dev, ret, "%pOF: no registers\n", np);
+
+	pchan->base = devm_ioremap_resource(dev, &res);
+	if (IS_ERR(pchan->base))
+		return PTR_ERR(pchan->base);
+
+	pchan->irq = of_irq_get(np, 0);
+	if (pchan->irq < 0)
+		return dev_err_probe(dev, pchan->irq, "%pOF: no interrupt\n",
+				     np);
+	if (!pchan->irq)
+		return dev_err_probe(dev, -EINVAL, "%pOF: no interrupt\n", np);
+
+	if (of_property_read_bool(np, "sigma,mem-to-dev")) {
+		pchan->dir = DMA_MEM_TO_DEV;
+		max_port = SBOX_MAX_SRC_PORT;
+	} else {
+		pchan->dir = DMA_DEV_TO_MEM;
+		max_port = SBOX_MAX_PORT;
+	}
+
+	ret = of_property_read_u32(np, "sigma,sbox-id", &pchan->port);
+	if (ret)
+		return dev_err_probe(dev, ret, "%pOF: no sigma,sbox-id\n", np);
+	if (pchan->port < 1 || pchan->port > max_port)
+		return dev_err_probe(dev, -EINVAL,
+				     "%pOF: sigma,sbox-id %u out of range 1-%u\n",
+				     np, pchan->port, max_port);
+
+	for (i = 0; i < id; i++)
+		if (td->pchans[i].dir == pchan->dir &&
+		    td->pchans[i].port == pchan->port)
+			return dev_err_probe(dev, -EINVAL,
+					     "%pOF: sbox port %u used by two %s channels\n",
+					     np, pchan->port,
+					     tangox_dma_dir_name(pchan->dir));
+
+	for (i = 0; i < td->nr_vchans; i++)
+		if (td->vchans[i].port == pchan->port)
+			return dev_err_probe(dev, -EINVAL,
+					     "%pOF: sbox port %u is also a slave id\n",
+					     np, pchan->port);
+
+	hrtimer_init(&pchan->timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL);
+	pchan->timer.function = tangox_dma_timer;
+
+	ret = devm_request_irq(dev, pchan->irq, tangox_dma_irq, 0,
+			       dev_name(dev), pchan);
+	if (ret)
+		return dev_err_probe(dev, ret, "%pOF: cannot request IRQ %d\n",
+				     np, pchan->irq);
+
+	return 0;
+}
+
+static int tangox_dma_probe(struct platform_device *pdev)
+{
+	struct device *dev = &pdev->dev;
+	struct device_node *np = dev->of_node;
+	struct tangox_dma_dev *td;
+	struct dma_device *ddev;
+	unsigned int i, j;
+	int count, ret;
+
+	td = devm_kzalloc(dev, sizeof(*td), GFP_KERNEL);
+	if (!td)
+		return -ENOMEM;
+
+	td->dev = dev;
+	spin_lock_init(&td->lock);
+	INIT_LIST_HEAD(&td->waiting);
+
+	td->sbox = devm_platform_ioremap_resource(pdev, 0);
+	if (IS_ERR(td->sbox))
+		return PTR_ERR(td->sbox);
+
+	ret = dma_set_mask_and_coherent(dev, DMA_BIT_MASK(32));
+	if (ret)
+		return dev_err_probe(dev, ret, "no usable DMA mask\n");
+	dma_set_max_seg_size(dev, UINT_MAX);
+
+	count = of_property_count_u32_elems(np, "sigma,slave-ids");
+	if (count <= 0)
+		return dev_err_probe(dev, count ? count : -EINVAL,
+				     "no sigma,slave-ids\n");
+
+	td->nr_vchans = count;
+	td->vchans = devm_kcalloc(dev, count, sizeof(*td->vchans), GFP_KERNEL);
+	if (!td->vchans)
+		return -ENOMEM;
+
+	ddev = &td->ddev;
+	INIT_LIST_HEAD(&ddev->channels);
+
+	for (i = 0; i < td->nr_vchans; i++) {
+		struct tangox_dma_vchan *vchan = &td->vchans[i];
+
+		of_property_read_u32_index(np, "sigma,slave-ids", i,
+					   &vchan->port);
+		if (vchan->port < 1 || vchan->port > SBOX_MAX_SRC_PORT)
+			return dev_err_probe(dev, -EINVAL,
+					     "slave id %u out of range 1-%u\n",
+					     vchan->port, SBOX_MAX_SRC_PORT);
+		for (j = 0; j < i; j++)
+			if (td->vchans[j].port == vchan->port)
+				return dev_err_probe(dev, -EINVAL,
+						     "slave id %u listed twice\n",
+						     vchan->port);
+	}
+
+	count = of_get_available_child_count(np);
+	if (!count)
+		return dev_err_probe(dev, -EINVAL, "no memory channels\n");
+
+	td->pchans = devm_kcalloc(dev, count, sizeof(*td->pchans), GFP_KERNEL);
+	if (!td->pchans)
+		return -ENOMEM;
+
+	i = 0;
+	for_each_available_child_of_node_scoped(np, child) {
+		ret = tangox_dma_init_pchan(td, child, i);
+		if (ret)
+			return ret;
+		td->nr_pchans = ++i;
+	}
+
+	tangox_dma_sbox_reset(td);
+
+	dma_cap_set(DMA_SLAVE, ddev->cap_mask);
+	dma_cap_set(DMA_PRIVATE, ddev->cap_mask);
+	ddev->dev = dev;
+	ddev->src_addr_widths = BIT(DMA_SLAVE_BUSWIDTH_1_BYTE) |
+				BIT(DMA_SLAVE_BUSWIDTH_2_BYTES) |
+				BIT(DMA_SLAVE_BUSWIDTH_4_BYTES);
+	ddev->dst_addr_widths = ddev->src_addr_widths;
+	ddev->directions = 0;
+	if (tangox_dma_has_dir(td, DMA_MEM_TO_DEV))
+		ddev->directions |= BIT(DMA_MEM_TO_DEV);
+	if (tangox_dma_has_dir(td, DMA_DEV_TO_MEM))
+		ddev->directions |= BIT(DMA_DEV_TO_MEM);
+	ddev->residue_granularity = DMA_RESIDUE_GRANULARITY_SEGMENT;
+	ddev->device_alloc_chan_resources = tangox_dma_alloc_chan_resources;
+	ddev->device_free_chan_resources = tangox_dma_free_chan_resources;
+	ddev->device_prep_slave_sg = tangox_dma_prep_slave_sg;
+	ddev->device_config = tangox_dma_config;
+	ddev->device_terminate_all = tangox_dma_terminate_all;
+	ddev->device_synchronize = tangox_dma_synchronize;
+	ddev->device_periph_done = tangox_dma_periph_done;
+	ddev->device_tx_status = tangox_dma_tx_status;
+	ddev->device_issue_pending = tangox_dma_issue_pending;
+
+	for (i = 0; i < td->nr_vchans; i++) {
+		struct tangox_dma_vchan *vchan = &td->vchans[i];
+
+		INIT_LIST_HEAD(&vchan->node);
+		vchan->vc.desc_free = tangox_dma_desc_free;
+		vchan_init(&vchan->vc, ddev);
+	}
+
+	ret = dma_async_device_register(ddev);
+	if (ret)
+		return dev_err_probe(dev, ret, "cannot register DMA device\n");
+
+	ret = of_dma_controller_register(np, tangox_dma_xlate, td);
+	if (ret) {
+		dma_async_device_unregister(ddev);
+		return dev_err_probe(dev, ret,
+				     "cannot register DMA controller\n");
+	}
+
+	platform_set_drvdata(pdev, td);
+	tangox_dma_debugfs_init(td);
+
+	dev_info(dev, "%u memory channels, %u slave ports, teardown policy %s\n",
+		 td->nr_pchans, td->nr_vchans,
+		 tangox_dma_teardown_names[READ_ONCE(tangox_dma_teardown)]);
+
+	return 0;
+}
+
+static void tangox_dma_remove(struct platform_device *pdev)
+{
+	struct tangox_dma_dev *td = platform_get_drvdata(pdev);
+	unsigned int i;
+
+	debugfs_remove(td->debugfs);
+	of_dma_controller_free(pdev->dev.of_node);
+	dma_async_device_unregister(&td->ddev);
+
+	for (i = 0; i < td->nr_pchans; i++) {
+		devm_free_irq(td->dev, td->pchans[i].irq, &td->pchans[i]);
+		hrtimer_cancel(&td->pchans[i].timer);
+	}
+
+	for (i = 0; i < td->nr_vchans; i++)
+		tasklet_kill(&td->vchans[i].vc.task);
+}
+
+static const struct of_device_id tangox_dma_of_match[] = {
+	{ .compatible = "sigma,smp8758-dma" },
+	{ }
+};
+MODULE_DEVICE_TABLE(of, tangox_dma_of_match);
+
+static struct platform_driver tangox_dma_driver = {
+	.probe = tangox_dma_probe,
+	.remove = tangox_dma_remove,
+	.driver = {
+		.name = "tangox-dma",
+		.of_match_table = tangox_dma_of_match,
+	},
+};
+
+static int __init tangox_dma_init(void)
+{
+	int ret;
+
+	tangox_dma_debugfs_root = debugfs_create_dir("tangox-dma", NULL);
+
+	ret = platform_driver_register(&tangox_dma_driver);
+	if (ret)
+		debugfs_remove(tangox_dma_debugfs_root);
+
+	return ret;
+}
+module_init(tangox_dma_init);
+
+static void __exit tangox_dma_exit(void)
+{
+	platform_driver_unregister(&tangox_dma_driver);
+	debugfs_remove(tangox_dma_debugfs_root);
+}
+module_exit(tangox_dma_exit);
+
+MODULE_AUTHOR("tangolab developers <tangolab@users.noreply.invalid>");
+MODULE_DESCRIPTION("Sigma Designs SMP8758 (tango4) switch box DMA driver");
+MODULE_LICENSE("GPL");
