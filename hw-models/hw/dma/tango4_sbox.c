@@ -260,6 +260,7 @@ bool tango4_sbox_push(Tango4SboxState *s, unsigned port, const uint8_t *buf,
         b->src = port;
         b->len = n;
         memcpy(b->data, buf + off, n);
+        memset(b->data + n, 0, TANGO4_SBOX_BURST - n);
         prev = b->arrival;
         s->queue_len++;
         s->queued_bytes += n;
