@@ -101,8 +101,9 @@ class QTestMachine:
 
     `args` are extra command-line arguments (e.g. ``["-m", "64"]`` or
     ``["-incoming", "file:/tmp/x"]``). With `guest_errors` (the default) QEMU
-    logs guest mistakes to its stderr (`guest_log`). Use it as a context
-    manager, or call `start` and `close`.
+    logs guest mistakes to its stderr (`guest_log`). QEMU's own log of the
+    qtest exchange goes to `qtest_log` if given (by default nowhere). Use it
+    as a context manager, or call `start` and `close`.
     """
 
     def __init__(
@@ -113,9 +114,11 @@ class QTestMachine:
         qemu: Path | str | None = None,
         timeout: float = 30.0,
         guest_errors: bool = True,
+        qtest_log: Path | str | None = None,
     ) -> None:
         self.args = list(args)
         self.guest_errors = guest_errors
+        self.qtest_log = Path(qtest_log) if qtest_log is not None else None
         self.machine = machine
         self.qemu = Path(qemu) if qemu is not None else qemu_binary()
         self.timeout = timeout
@@ -139,6 +142,7 @@ class QTestMachine:
             "-M", self.machine,
             "-accel", "qtest",
             "-qtest", f"unix:{qtest_path}",
+            "-qtest-log", str(self.qtest_log) if self.qtest_log else "none",
             "-qmp", f"unix:{qmp_path},server=on,wait=off",
             "-display", "none",
             "-nodefaults",
