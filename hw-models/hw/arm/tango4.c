@@ -12,6 +12,7 @@
  */
 
 #include "qemu/osdep.h"
+#include "exec/address-spaces.h"
 #include "qemu/units.h"
 #include "qemu/error-report.h"
 #include "qapi/error.h"
@@ -28,7 +29,7 @@
 #include "system/blockdev.h"
 #include "system/block-backend.h"
 #include "system/system.h"
-#include "target/arm/cpu-qom.h"
+#include "target/arm/cpu.h"
 
 #define TANGO4_MAX_CPUS     2
 #define TANGO4_NUM_SPIS     64
@@ -39,29 +40,29 @@
 #define TANGO4_MAX_RAM      (2 * GiB)
 
 enum {
-    TANGO4_UART0,
-    TANGO4_PBUS,
-    TANGO4_NFC,
-    TANGO4_NFC_MEM,
-    TANGO4_SBOX,
-    TANGO4_MCHAN,
-    TANGO4_VIRTIO,
-    TANGO4_MPCORE,
-    TANGO4_L2CC,
-    TANGO4_DRAM,
+    TANGO4_MAP_UART0,
+    TANGO4_MAP_PBUS,
+    TANGO4_MAP_NFC,
+    TANGO4_MAP_NFC_MEM,
+    TANGO4_MAP_SBOX,
+    TANGO4_MAP_MCHAN,
+    TANGO4_MAP_VIRTIO,
+    TANGO4_MAP_MPCORE,
+    TANGO4_MAP_L2CC,
+    TANGO4_MAP_DRAM,
 };
 
 static const hwaddr tango4_memmap[] = {
-    [TANGO4_UART0]   = 0x00010700,
-    [TANGO4_PBUS]    = 0x00020000,
-    [TANGO4_NFC]     = 0x0002c000,
-    [TANGO4_NFC_MEM] = 0x0002d000,
-    [TANGO4_SBOX]    = 0x00040000,
-    [TANGO4_MCHAN]   = 0x00040100,  /* + n * 0x40 */
-    [TANGO4_VIRTIO]  = 0x08000000,  /* + n * 0x200 */
-    [TANGO4_MPCORE]  = 0x20000000,
-    [TANGO4_L2CC]    = 0x20100000,
-    [TANGO4_DRAM]    = 0x80000000,
+    [TANGO4_MAP_UART0]   = 0x00010700,
+    [TANGO4_MAP_PBUS]    = 0x00020000,
+    [TANGO4_MAP_NFC]     = 0x0002c000,
+    [TANGO4_MAP_NFC_MEM] = 0x0002d000,
+    [TANGO4_MAP_SBOX]    = 0x00040000,
+    [TANGO4_MAP_MCHAN]   = 0x00040100,  /* + n * 0x40 */
+    [TANGO4_MAP_VIRTIO]  = 0x08000000,  /* + n * 0x200 */
+    [TANGO4_MAP_MPCORE]  = 0x20000000,
+    [TANGO4_MAP_L2CC]    = 0x20100000,
+    [TANGO4_MAP_DRAM]    = 0x80000000,
 };
 
 /* GIC SPI numbers (the tango secondary interrupt controller is bypassed) */
@@ -89,7 +90,7 @@ static void tango4_init_cpus(MachineState *machine, DeviceState *mpcore)
         object_property_set_int(cpuobj, "psci-conduit",
                                 QEMU_PSCI_CONDUIT_SMC, &error_abort);
         object_property_set_int(cpuobj, "reset-cbar",
-                                tango4_memmap[TANGO4_MPCORE], &error_abort);
+                                tango4_memmap[TANGO4_MAP_MPCORE], &error_abort);
         qdev_realize(DEVICE(cpuobj), NULL, &error_fatal);
         object_unref(cpuobj);
     }
@@ -97,7 +98,7 @@ static void tango4_init_cpus(MachineState *machine, DeviceState *mpcore)
     qdev_prop_set_uint32(mpcore, "num-cpu", smp_cpus);
     qdev_prop_set_uint32(mpcore, "num-irq", TANGO4_NUM_SPIS + GIC_INTERNAL);
     sysbus_realize_and_unref(busdev, &error_fatal);
-    sysbus_mmio_map(busdev, 0, tango4_memmap[TANGO4_MPCORE]);
+    sysbus_mmio_map(busdev, 0, tango4_memmap[TANGO4_MAP_MPCORE]);
 
     for (n = 0; n < smp_cpus; n++) {
         DeviceState *cpu = DEVICE(qemu_get_cpu(n));
@@ -116,7 +117,7 @@ static DeviceState *tango4_init_sbox(MachineState *machine,
 
     object_property_add_child(OBJECT(machine), "sbox", OBJECT(sbox));
     sysbus_realize_and_unref(SYS_BUS_DEVICE(sbox), &error_fatal);
-    sysbus_mmio_map(SYS_BUS_DEVICE(sbox), 0, tango4_memmap[TANGO4_SBOX]);
+    sysbus_mmio_map(SYS_BUS_DEVICE(sbox), 0, tango4_memmap[TANGO4_MAP_SBOX]);
 
     /*
      * Memory channel pairs: channel 2k moves memory to a device and
@@ -133,7 +134,7 @@ static DeviceState *tango4_init_sbox(MachineState *machine,
         qdev_prop_set_bit(dev, "mem-to-dev", n % 2 == 0);
         sysbus_realize_and_unref(SYS_BUS_DEVICE(dev), &error_fatal);
         sysbus_mmio_map(SYS_BUS_DEVICE(dev), 0,
-                        tango4_memmap[TANGO4_MCHAN] + n * 0x40);
+                        tango4_memmap[TANGO4_MAP_MCHAN] + n * 0x40);
         sysbus_connect_irq(SYS_BUS_DEVICE(dev), 0,
                            qdev_get_gpio_in(mpcore, TANGO4_SPI_MCHAN + n));
     }
@@ -177,9 +178,9 @@ static void tango4_init_nand(MachineState *machine, DeviceState *sbox)
         }
     }
     sysbus_realize_and_unref(SYS_BUS_DEVICE(nfc), &error_fatal);
-    sysbus_mmio_map(SYS_BUS_DEVICE(nfc), 0, tango4_memmap[TANGO4_NFC]);
-    sysbus_mmio_map(SYS_BUS_DEVICE(nfc), 1, tango4_memmap[TANGO4_NFC_MEM]);
-    sysbus_mmio_map(SYS_BUS_DEVICE(nfc), 2, tango4_memmap[TANGO4_PBUS]);
+    sysbus_mmio_map(SYS_BUS_DEVICE(nfc), 0, tango4_memmap[TANGO4_MAP_NFC]);
+    sysbus_mmio_map(SYS_BUS_DEVICE(nfc), 1, tango4_memmap[TANGO4_MAP_NFC_MEM]);
+    sysbus_mmio_map(SYS_BUS_DEVICE(nfc), 2, tango4_memmap[TANGO4_MAP_PBUS]);
     for (cs = 0; cs < TANGO4_NUM_CS; cs++) {
         if (chips[cs]) {
             qdev_connect_gpio_out_named(chips[cs], ONFI_NAND_RB, 0,
@@ -195,9 +196,10 @@ static void tango4_init(MachineState *machine)
     unsigned int n;
 
     if (machine->ram_size > TANGO4_MAX_RAM) {
-        error_report("tango4: at most %" PRIu64 " MiB of RAM (at 0x%" HWADDR_PRIx
-                     "), not %" PRIu64 " MiB", TANGO4_MAX_RAM / MiB,
-                     tango4_memmap[TANGO4_DRAM],
+        error_report("tango4: at most %" PRIu64 " MiB of RAM "
+                     "(at 0x%" HWADDR_PRIx "), not %" PRIu64 " MiB",
+                     TANGO4_MAX_RAM / MiB,
+                     tango4_memmap[TANGO4_MAP_DRAM],
                      (uint64_t)machine->ram_size / MiB);
         exit(1);
     }
@@ -206,7 +208,7 @@ static void tango4_init(MachineState *machine)
         exit(1);
     }
 
-    memory_region_add_subregion(sysmem, tango4_memmap[TANGO4_DRAM],
+    memory_region_add_subregion(sysmem, tango4_memmap[TANGO4_MAP_DRAM],
                                 machine->ram);
 
     mpcore = qdev_new(TYPE_A9MPCORE_PRIV);
@@ -216,9 +218,9 @@ static void tango4_init(MachineState *machine)
     dev = qdev_new("l2x0");
     object_property_add_child(OBJECT(machine), "l2cc", OBJECT(dev));
     sysbus_realize_and_unref(SYS_BUS_DEVICE(dev), &error_fatal);
-    sysbus_mmio_map(SYS_BUS_DEVICE(dev), 0, tango4_memmap[TANGO4_L2CC]);
+    sysbus_mmio_map(SYS_BUS_DEVICE(dev), 0, tango4_memmap[TANGO4_MAP_L2CC]);
 
-    serial_mm_init(sysmem, tango4_memmap[TANGO4_UART0], 2,
+    serial_mm_init(sysmem, tango4_memmap[TANGO4_MAP_UART0], 2,
                    qdev_get_gpio_in(mpcore, TANGO4_SPI_UART0),
                    TANGO4_UART_BAUDBASE, serial_hd(0), DEVICE_LITTLE_ENDIAN);
 
@@ -227,12 +229,12 @@ static void tango4_init(MachineState *machine)
 
     for (n = 0; n < TANGO4_NUM_VIRTIO; n++) {
         sysbus_create_simple("virtio-mmio",
-                             tango4_memmap[TANGO4_VIRTIO] + n * 0x200,
+                             tango4_memmap[TANGO4_MAP_VIRTIO] + n * 0x200,
                              qdev_get_gpio_in(mpcore, TANGO4_SPI_VIRTIO + n));
     }
 
     tango4_binfo.ram_size = machine->ram_size;
-    tango4_binfo.loader_start = tango4_memmap[TANGO4_DRAM];
+    tango4_binfo.loader_start = tango4_memmap[TANGO4_MAP_DRAM];
     tango4_binfo.board_id = -1;
     tango4_binfo.psci_conduit = QEMU_PSCI_CONDUIT_SMC;
     arm_load_kernel(ARM_CPU(first_cpu), machine, &tango4_binfo);

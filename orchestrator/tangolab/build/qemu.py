@@ -27,6 +27,7 @@ CONFIGURE_ARGS = [
     "--enable-trace-backends=log",
     "--disable-download",
     "--disable-docs",
+    "--disable-install-blobs",
     "--disable-tools",
     "--disable-guest-agent",
     "--disable-gtk",
