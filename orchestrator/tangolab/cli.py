@@ -165,7 +165,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("info", help="versions and paths of the built artifacts")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+
+    # Further commands live in tangolab.commands.<name>; each module has
+    # register(subparsers), which adds its parsers with set_defaults(func=...).
+    for name in COMMAND_MODULES:
+        importlib.import_module(f"tangolab.commands.{name}").register(sub)
     return parser
+
+
+COMMAND_MODULES: tuple[str, ...] = ()
 
 
 # --- helpers -------------------------------------------------------------------
@@ -420,7 +428,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.environ["TANGOLAB_BUILD"] = str(Path(args.build_dir).absolute())
     try:
         with _terminate_as_exit():
-            return COMMANDS[args.command](args)
+            func = COMMANDS.get(args.command) or args.func
+            return int(func(args))
     except TangolabError as e:
         _error(str(e))
         return e.exit_code
