@@ -38,6 +38,11 @@
 #define TANGO4_NUM_VIRTIO   4
 #define TANGO4_NFC_PORT     3
 #define TANGO4_MAX_RAM      (2 * GiB)
+/*
+ * The SMP8758 has Cortex-A9 r3p0 cores. QEMU's cortex-a9 says r0p0, and
+ * Linux refuses the A9 global timer on revisions before r2p0.
+ */
+#define TANGO4_CPU_MIDR     0x413fc090
 
 enum {
     TANGO4_MAP_UART0,
@@ -89,6 +94,8 @@ static void tango4_init_cpus(MachineState *machine, DeviceState *mpcore)
         /* The real board starts CPU 1 through a firmware call: use PSCI. */
         object_property_set_int(cpuobj, "psci-conduit",
                                 QEMU_PSCI_CONDUIT_SMC, &error_abort);
+        object_property_set_uint(cpuobj, "midr", TANGO4_CPU_MIDR,
+                                 &error_abort);
         object_property_set_int(cpuobj, "reset-cbar",
                                 tango4_memmap[TANGO4_MAP_MPCORE], &error_abort);
         qdev_realize(DEVICE(cpuobj), NULL, &error_fatal);
