@@ -68,8 +68,8 @@ def build_kernel(ctx: BuildContext) -> dict[str, Any]:
 
     step(f"Linux {src.version}: preparing the tree ({src.origin})")
     series = read_series(guest / "patches")
-    changed = sync_tree(src.path, work, [p for p, _ in series], overlay_files(guest / "linux", set()),
-                        log)
+    changed = sync_tree(src.path, work, [p for p, _ in series],
+                        overlay_files(guest / "linux", set()), log)
     if changed:
         step(f"Linux: {len(changed)} file(s) changed in the work tree")
     make = make_args(ctx, obj)

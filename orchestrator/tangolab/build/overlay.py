@@ -80,8 +80,8 @@ def wanted_content(pristine: Path, patches: list[Path], overlay: dict[str, Path]
             res = subprocess.run(["patch", "-p1", "--batch", "--forward", "--no-backup-if-mismatch",
                                   "-d", str(t), "-i", str(p)], capture_output=True, text=True,
                                  check=False)
-            with open(log, "a") as f:
-                f.write(f"\n$ patch -p1 -i {p}\n{res.stdout}{res.stderr}")
+            with open(log, "a") as logf:
+                logf.write(f"\n$ patch -p1 -i {p}\n{res.stdout}{res.stderr}")
             if res.returncode != 0:
                 raise BuildError(f"patch {p.name} does not apply to {pristine}",
                                  log=log, tail=(res.stdout + res.stderr).strip()[-2000:])
