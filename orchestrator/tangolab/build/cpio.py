@@ -13,7 +13,11 @@ import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import Protocol
+
+
+class _Writer(Protocol):
+    def write(self, data: bytes, /) -> object: ...
 
 
 @dataclass(frozen=True)
@@ -33,7 +37,7 @@ def _header(e: Entry, ino: int, mtime: int) -> bytes:
     return hdr + b"\0" * (-len(hdr) % 4)
 
 
-def write_cpio(out: IO[bytes], entries: list[Entry], mtime: int = 0) -> None:
+def write_cpio(out: _Writer, entries: list[Entry], mtime: int = 0) -> None:
     for ino, e in enumerate(entries, start=1):
         out.write(_header(e, ino, mtime))
         out.write(e.data + b"\0" * (-len(e.data) % 4))
