@@ -26,12 +26,13 @@ timings) are then restored to their previous values.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Protocol
 
 from tangolab import instances
 from tangolab.errors import QmpCommandError, TangolabError, UsageError
@@ -39,11 +40,15 @@ from tangolab.paths import runs_dir
 from tangolab.qmp import QmpClient
 from tangolab.units import format_bandwidth, format_duration, parse_bandwidth, parse_duration
 
-if TYPE_CHECKING:
-    from tangolab.machine import Machine
-
 #: ``qmp(command, arguments) -> return value``; QEMU's errors raise QmpCommandError.
 QmpFunction = Callable[[str, Mapping[str, object]], Any]
+
+
+class QmpOwner(Protocol):
+    """Anything with a ``qmp(command, arguments)`` method, e.g. `tangolab.machine.Machine`."""
+
+    def qmp(self, cmd: str, args: Mapping[str, object] | None = None, /) -> Any: ...
+
 
 SBOX = "/machine/sbox"
 NFC = "/machine/nfc"
@@ -150,17 +155,19 @@ def parse_bit_list(text: str) -> list[tuple[int, int]]:
 class Faults:
     """Typed fault injection on one live instance (see the module documentation)."""
 
-    def __init__(self, target: Machine | QmpClient | QmpFunction) -> None:
+    def __init__(self, target: QmpOwner | QmpClient | QmpFunction) -> None:
         self._owned: QmpClient | None = None
         self._qmp: QmpFunction
         if isinstance(target, QmpClient):
             self._qmp = target.command
-        elif callable(getattr(target, "qmp", None)):
-            self._qmp = target.qmp  # a Machine (or anything with the same qmp method)
+        elif callable(method := getattr(target, "qmp", None)):
+            self._qmp = method  # a Machine (or anything with the same qmp method)
         elif callable(target):
             self._qmp = target
         else:
-            raise TypeError(f"Faults needs a Machine, a QmpClient or a qmp function, not {target!r}")
+            raise TypeError(
+                f"Faults needs a Machine, a QmpClient or a qmp function, not {target!r}"
+            )
         self._chips: dict[int, ChipInfo] | None = None
 
     @classmethod
@@ -227,7 +234,8 @@ class Faults:
         except FaultError:
             for i in reversed(done):
                 path, prop, _ = changes[i]
-                self._qom_set(path, prop, old[i])
+                with contextlib.suppress(FaultError):
+                    self._qom_set(path, prop, old[i])
             raise
 
     # --- chips -----------------------------------------------------------------
@@ -286,7 +294,7 @@ class Faults:
             )
         self._qom_set(SBOX, "bandwidth", value, format_bandwidth(value))
 
-    def set_irq_delay(self, channel: int | Literal["all"], ns: int | str) -> None:
+    def set_irq_delay(self, channel: int | str, ns: int | str) -> None:
         """Delay from a memory channel's end of transfer to its interrupt
         (channel 0..3 or "all"); 0..1 s."""
         if channel == "all":
@@ -304,9 +312,9 @@ class Faults:
         self,
         cs: int,
         *,
-        tR: int | str | None = None,  # noqa: N803 - the datasheet names
-        tPROG: int | str | None = None,  # noqa: N803
-        tBERS: int | str | None = None,  # noqa: N803
+        tR: int | str | None = None,
+        tPROG: int | str | None = None,
+        tBERS: int | str | None = None,
     ) -> None:
         """Busy times of chip `cs` (ns or strings like "300us"); each at most
         65535 us. Applies from the chip's next busy period."""
@@ -337,14 +345,20 @@ class Faults:
                 )
             seen.add((offset, bit))
         chip = self.chip(cs)
-        _uint(f"page of nand{cs}", page, chip.pages - 1)
+        _uint("page", page, U64_MAX)
+        if page >= chip.pages:
+            raise FaultValueError(
+                f"page {page} is beyond nand{cs} ({chip.blocks} blocks: pages 0..{chip.pages - 1})"
+            )
         spec = f"{page}:" + ",".join(f"{o}.{b}" for o, b in pairs)
         self._qom_set(chip.path, "flip-bits", spec)
 
     def mark_bad(self, cs: int, block: int) -> None:
         """Mark a block of chip `cs` bad (byte 0 of the spare of its first page)."""
         chip = self.chip(cs)
-        _uint(f"block of nand{cs}", block, chip.blocks - 1)
+        _uint("block", block, U64_MAX)
+        if block >= chip.blocks:
+            raise FaultValueError(f"block {block} is beyond nand{cs} (blocks 0..{chip.blocks - 1})")
         self._qom_set(chip.path, "mark-bad", block)
 
     def fail_next_program(self, cs: int) -> None:
