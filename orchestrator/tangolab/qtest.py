@@ -36,8 +36,6 @@ from typing import Any
 from tangolab.errors import QmpError, TangolabError
 from tangolab.qmp import QmpClient
 
-#: Where the interim QEMU build puts the binary; $TANGOLAB_QEMU overrides it.
-DEFAULT_QEMU = Path("/work/qemu-dev/build/qemu-system-arm")
 
 #: QOM path of the A9 MPCore block: its GPIO inputs are the GIC SPIs.
 GIC_PATH = "/machine/a9mpcore"
@@ -47,9 +45,14 @@ _WRITE_CHUNK = 32 * 1024
 
 
 def qemu_binary() -> Path:
-    """The qemu-system-arm to test: $TANGOLAB_QEMU, else the interim build."""
+    """The qemu-system-arm to test: $TANGOLAB_QEMU, else the build's."""
     env = os.environ.get("TANGOLAB_QEMU")
-    return Path(env) if env else DEFAULT_QEMU
+    if env:
+        return Path(env)
+    from tangolab.build.artifacts import default_paths
+    from tangolab.paths import build_dir
+
+    return default_paths(build_dir())["qemu"]
 
 
 class QTestError(TangolabError):

@@ -2,8 +2,9 @@
 # Copyright (c) 2026 tangolab developers
 """Fixtures of the model tests: tango4 QEMU machines driven through qtest.
 
-The QEMU binary comes from $TANGOLAB_QEMU (default: the interim build in
-/work/qemu-dev/build); without it these tests are skipped, saying so.
+The QEMU binary comes from $TANGOLAB_QEMU (default: the build's,
+build/qemu/qemu-system-arm); without it these tests are skipped, saying so,
+unless TANGOLAB_REQUIRE_SYSTEM=1 (CI), where that is a failure.
 
 - `qtest_factory(args=(), intercept_gic=True)` starts ``-M tango4`` under
   qtest with the extra command-line `args` and returns its `QTestMachine`
@@ -17,6 +18,8 @@ The QEMU binary comes from $TANGOLAB_QEMU (default: the interim build in
 """
 
 from __future__ import annotations
+
+import os
 
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -32,6 +35,8 @@ StartFn = Callable[..., QTestMachine]
 def qemu_path() -> Path:
     path = qemu_binary()
     if not path.is_file():
+        if os.environ.get("TANGOLAB_REQUIRE_SYSTEM") == "1":
+            pytest.fail(f"no QEMU binary at {path}: run `tangolab build qemu`")
         pytest.skip(
             f"no QEMU binary at {path}: build qemu-system-arm with the tangolab models "
             "or point $TANGOLAB_QEMU at one"
