@@ -36,7 +36,6 @@ from typing import Any
 from tangolab.errors import QmpError, TangolabError
 from tangolab.qmp import QmpClient
 
-
 #: QOM path of the A9 MPCore block: its GPIO inputs are the GIC SPIs.
 GIC_PATH = "/machine/a9mpcore"
 

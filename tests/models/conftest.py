@@ -20,12 +20,10 @@ unless TANGOLAB_REQUIRE_SYSTEM=1 (CI), where that is a failure.
 from __future__ import annotations
 
 import os
-
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
-
 from tangolab.qtest import GIC_PATH, QemuExited, QTestMachine, Tango4Dma, qemu_binary
 
 StartFn = Callable[..., QTestMachine]
