@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
+
 from tangolab.qtest import GIC_PATH, QemuExited, QTestMachine, Tango4Dma, qemu_binary
 
 StartFn = Callable[..., QTestMachine]
