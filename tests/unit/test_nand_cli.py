@@ -10,6 +10,9 @@ flips, a program cut short, the wrong data, a bad-block marker).
 from __future__ import annotations
 
 import json
+import random
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -256,3 +259,91 @@ def test_check_malformed_images_exit_2(
     assert code == 2 and "truncated NAND image" in err
     code, _, err = run(capsys, "check", str(tmp_path))
     assert code == 2 and "not a regular file" in err
+
+
+# --- the guest tool's pattern (guest/tools/tangonand.c) ------------------------------
+
+TANGONAND_C = Path(__file__).resolve().parents[2] / "guest" / "tools" / "tangonand.c"
+WARNINGS = ["-O2", "-Wall", "-Wextra", "-Werror"]
+
+
+@pytest.fixture(scope="module")
+def tangonand(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """tangonand built for the host (it only needs the Linux uapi headers)."""
+    if shutil.which("gcc") is None:
+        pytest.skip("gcc not found: cannot build guest/tools/tangonand.c for the host")
+    exe = tmp_path_factory.mktemp("tangonand") / "tangonand"
+    subprocess.run(["gcc", *WARNINGS, "-o", str(exe), str(TANGONAND_C)], check=True)
+    return exe
+
+
+def tool(exe: Path, *argv: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(exe), *argv], capture_output=True, text=True, timeout=30)
+
+
+# the vectors of tests/unit/test_nand_check.py (pattern.py's definition)
+VECTORS = [
+    (0x00000001, 0, "2120040001060804c5a8cc9d4f995512"),
+    (0x00000000, 0, "19460c513e552ee03a8fb97bb5a88301"),
+    (0x12345678, 65535, "2635f3052d55af09a8115a827f4281cd"),
+    (0xFFFFFFFF, 7, "3229bdf99fa8f3cf0fa8e2e63e2e81cf"),
+    (0x9E3779B9, 1, "19460c513e552ee03a8fb97bb5a88301"),
+]
+
+
+@pytest.mark.parametrize("seed,page,first16", VECTORS)
+def test_tangonand_pattern_vectors(tangonand: Path, seed: int, page: int, first16: str) -> None:
+    assert pattern_bytes(seed, page, 16).hex() == first16
+    res = tool(tangonand, "pattern", "--seed", hex(seed), "--page", str(page))
+    assert res.returncode == 0, res.stderr
+    assert res.stdout == first16 + "\n"
+
+
+def test_tangonand_pattern_matches_pattern_py(tangonand: Path) -> None:
+    rng = random.Random(20260)
+    cases = [(0, 0, 2048), (5, 0xFFFFFFFF, 2048), (0xDEADBEEF, 4095, 7), (1, 1, 1), (3, 3, 0)]
+    cases += [(rng.getrandbits(32), rng.randrange(1 << 32), 2048) for _ in range(12)]
+    for seed, page, length in cases:
+        res = tool(tangonand, "pattern", "--seed", str(seed), "--page", str(page),
+                   "--len", str(length))  # fmt: skip
+        assert res.returncode == 0, res.stderr
+        assert res.stdout.strip() == pattern_bytes(seed, page, length).hex(), (seed, page, length)
+
+
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        ([], "usage"),
+        (["frob"], "unknown command 'frob'"),
+        (["pattern", "--seed", "1"], "needs --seed and --page"),
+        (["pattern", "--seed", "0x100000000", "--page", "0"], "larger than 4294967295"),
+        (["pattern", "--seed", "-1", "--page", "0"], "not a non-negative number"),
+        (["pattern", "--seed", "1x", "--page", "0"], "not a number"),
+        (["write", "--dev", "/dev/null", "--start-page", "0", "--pages", "1"],
+         "needs --dev, --seed"),
+        (["verify", "--dev", "/dev/null", "--seed", "1", "--start-page", "0", "--pages", "0"],
+         "at least 1"),
+        (["read", "--dev", "/dev/null", "--start-page", "0", "--pages", "1", "--bogus"],
+         "bad option"),
+        (["read", "--dev", "/dev/null", "--start-page", "0", "--pages", "1"],
+         "/dev/null is not an MTD device"),
+        (["read", "--dev", "/nonexistent/mtd", "--start-page", "0", "--pages", "1"],
+         "cannot open /nonexistent/mtd"),
+    ],
+)  # fmt: skip
+def test_tangonand_usage_errors_exit_2(tangonand: Path, argv: list[str], message: str) -> None:
+    res = tool(tangonand, *argv)
+    assert res.returncode == 2
+    assert message in res.stderr, res.stderr
+    assert "summary:" not in res.stdout
+
+
+def test_tangonand_cross_compiles_like_the_rootfs_step(tmp_path: Path) -> None:
+    cc = "arm-linux-gnueabihf-gcc"
+    if shutil.which(cc) is None:
+        pytest.skip(f"{cc} not found")
+    exe = tmp_path / "tangonand"
+    res = subprocess.run([cc, *WARNINGS, "-static", "-o", str(exe), str(TANGONAND_C)],
+                         capture_output=True, text=True)  # fmt: skip
+    assert res.returncode == 0 and res.stderr == "", res.stderr
+    assert exe.read_bytes()[:4] == b"\x7fELF"
