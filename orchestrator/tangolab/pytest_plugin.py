@@ -1,0 +1,368 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Copyright (c) 2026 tangolab developers
+"""pytest plugin: boot a tango4 guest in a test in a few lines.
+
+Installed with the package (entry point ``pytest11``: ``tangolab``)::
+
+    import pytest
+
+    @pytest.mark.tangolab(blocks=64, icount=4)
+    def test_write_pages(tango_machine, tango_faults, tango_nand_image):
+        tango_faults.set_route_latency("50us")
+        res = tango_machine.run("tangonand write --dev /dev/mtd0 --seed 1 "
+                                "--start-page 64 --pages 8")
+        assert res.status == 0, res.output
+
+Command-line options:
+
+``--tangolab-build DIR``
+    build directory with the artifacts (default: $TANGOLAB_BUILD or the
+    checkout's ``build/``). $TANGOLAB_QEMU still overrides the QEMU binary.
+``--tangolab-icount SHIFT|SPEC``
+    run every machine with ``-icount`` (a marker's ``icount`` wins).
+``--tangolab-keep-logs``
+    keep the run directories (console log, QEMU stderr) of passing tests
+    too; by default only those of failed tests are kept.
+
+Marker ``@pytest.mark.tangolab(...)`` (on a test, a class or the module's
+``pytestmark``; the closest one wins, key by key): ``blocks`` (NAND chip
+size, a power of 2 up to 1024; default 64 = 8 MiB, passed as ``-global
+onfi-nand.blocks=N``), ``ssh`` (forward SSH), ``icount`` (shift or spec),
+``append`` (kernel command line), ``memory`` (MiB), ``smp``, ``qemu_args``
+(extra QEMU arguments, a list), ``boot_timeout`` (s).
+
+Fixtures:
+
+``tangolab_artifacts``
+    the build's artifacts; skips the test, naming the build command, if one
+    is missing.
+``tango_nand_image``
+    a fresh erased NAND image (``blocks`` from the marker) in the test's tmp_path.
+``tango_machine``
+    a booted `tangolab.machine.Machine` with that image on chip select 0
+    (one per test); ``tango_machine_module`` is one per module (its marker
+    comes from the module's ``pytestmark``, its image from a module tmp dir).
+``tango_qmp``
+    the machine's ``qmp(command, arguments)`` (of ``tango_machine_module`` if
+    the test uses that one, else of ``tango_machine``).
+``tango_faults``
+    a `tangolab.faults.Faults` on the same machine.
+
+When a test fails, the report gets the tail of each machine's console log
+and QEMU's stderr, and the path of the run directory.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import shutil
+import sys
+from collections.abc import Callable, Generator, Iterator, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from tangolab.errors import MissingArtifactError, TangolabError
+from tangolab.paths import build_dir
+
+if TYPE_CHECKING:
+    from tangolab.faults import Faults
+    from tangolab.machine import ArtifactPaths, Machine
+
+MARKER = "tangolab"
+DEFAULT_BLOCKS = 64
+MAX_BLOCKS = 1024
+#: lines of the console log (and of QEMU's stderr) attached to a failure report
+TAIL_LINES = 60
+
+_failed_key = pytest.StashKey[set[int]]()
+
+
+@dataclass(frozen=True)
+class MachineConfig:
+    """How the plugin's fixtures start a machine (from options and markers)."""
+
+    blocks: int = DEFAULT_BLOCKS
+    ssh: bool = False
+    icount: int | str | None = None
+    append: str = ""
+    memory: int = 512
+    smp: int = 2
+    qemu_args: Sequence[str] = ()
+    boot_timeout: float = 180.0
+
+    def extra_args(self) -> list[str]:
+        return ["-global", f"onfi-nand.blocks={self.blocks}", *self.qemu_args]
+
+
+_MARKER_KEYS = {f for f in MachineConfig.__dataclass_fields__}
+
+
+def _check_config(cfg: MachineConfig, where: str) -> MachineConfig:
+    blocks = cfg.blocks
+    if isinstance(blocks, bool) or not isinstance(blocks, int):
+        raise pytest.UsageError(f"{where}: tangolab(blocks=...) must be an int, not {blocks!r}")
+    if not 1 <= blocks <= MAX_BLOCKS or blocks & (blocks - 1):
+        raise pytest.UsageError(
+            f"{where}: tangolab(blocks={blocks}): the onfi-nand chip takes a power of 2 "
+            f"from 1 to {MAX_BLOCKS}"
+        )
+    if isinstance(cfg.qemu_args, str):
+        raise pytest.UsageError(f"{where}: tangolab(qemu_args=...) must be a list of arguments")
+    return replace(cfg, qemu_args=tuple(str(a) for a in cfg.qemu_args))
+
+
+def machine_config(node: pytest.Item | pytest.Collector, config: pytest.Config) -> MachineConfig:
+    """The configuration for `node`: defaults, then --tangolab-icount, then
+    the markers from the farthest (module) to the closest (test)."""
+    cfg = MachineConfig()
+    icount = config.getoption("tangolab_icount")
+    if icount is not None:
+        cfg = replace(cfg, icount=int(icount) if str(icount).isdigit() else str(icount))
+    for mark in reversed(list(node.iter_markers(MARKER))):
+        if mark.args:
+            raise pytest.UsageError(
+                f"{node.nodeid}: @pytest.mark.tangolab takes keyword arguments only"
+            )
+        unknown = sorted(set(mark.kwargs) - _MARKER_KEYS)
+        if unknown:
+            raise pytest.UsageError(
+                f"{node.nodeid}: unknown tangolab marker argument(s) {', '.join(unknown)} "
+                f"(known: {', '.join(sorted(_MARKER_KEYS))})"
+            )
+        cfg = replace(cfg, **mark.kwargs)
+    return _check_config(cfg, node.nodeid)
+
+
+# --- options, markers, hooks ------------------------------------------------------------
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("tangolab", "tango4 machines (tangolab)")
+    group.addoption(
+        "--tangolab-build",
+        metavar="DIR",
+        default=None,
+        help="tangolab build directory (default: $TANGOLAB_BUILD or <checkout>/build)",
+    )
+    group.addoption(
+        "--tangolab-icount",
+        metavar="SHIFT|SPEC",
+        default=None,
+        help="run the guests with -icount shift=SHIFT (or a whole -icount spec)",
+    )
+    group.addoption(
+        "--tangolab-keep-logs",
+        action="store_true",
+        default=False,
+        help="keep the run directories of passing tests too",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "tangolab(blocks=64, ssh=False, icount=None, append='', memory=512, smp=2, "
+        "qemu_args=(), boot_timeout=180): configure the tango4 machine of tango_machine",
+    )
+    config.stash[_failed_key] = set()
+
+
+def _machines_of(item: pytest.Item) -> list[Machine]:
+    module = sys.modules.get("tangolab.machine")
+    if module is None:  # nothing imported it: no machine in this test
+        return []
+    found: list[Machine] = []
+    for value in getattr(item, "funcargs", {}).values():
+        owner = getattr(value, "__self__", None)  # bound methods like tango_qmp
+        for candidate in (value, owner):
+            if isinstance(candidate, module.Machine) and candidate not in found:
+                found.append(candidate)
+    return found
+
+
+def tail(path: Path, lines: int = TAIL_LINES) -> str:
+    """The last `lines` lines of a log file (console logs have \\r\\n)."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return ""
+    text = data.decode("utf-8", errors="replace").replace("\r\n", "\n").replace("\r", "\n")
+    return "\n".join(text.splitlines()[-lines:])
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, Any, None]:
+    outcome = yield
+    report: pytest.TestReport = outcome.get_result()
+    if not report.failed:
+        return
+    for machine in _machines_of(item):
+        item.config.stash[_failed_key].add(id(machine))
+        console = tail(machine.console_log)
+        report.sections.append(
+            (
+                f"tangolab {machine.name}: console, last {TAIL_LINES} lines "
+                f"({machine.console_log})",
+                console or "(no console output)",
+            )
+        )
+        stderr = tail(machine.stderr_log)
+        if stderr.strip():
+            report.sections.append((f"tangolab {machine.name}: QEMU stderr", stderr))
+
+
+# --- fixtures -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def tangolab_build(pytestconfig: pytest.Config) -> Path:
+    """The build directory (--tangolab-build, $TANGOLAB_BUILD, <checkout>/build)."""
+    option = pytestconfig.getoption("tangolab_build")
+    if option:
+        return Path(option).expanduser().absolute()
+    try:
+        return build_dir()
+    except TangolabError as e:
+        raise pytest.UsageError(f"tangolab: {e} (or give --tangolab-build DIR)") from None
+
+
+@pytest.fixture(scope="session")
+def tangolab_artifacts(tangolab_build: Path) -> ArtifactPaths:
+    """The build's artifacts; skips (naming the build command) if one is missing."""
+    import os
+
+    from tangolab.machine import check_artifacts, find_artifacts
+
+    try:
+        artifacts = find_artifacts(tangolab_build)
+        qemu = os.environ.get("TANGOLAB_QEMU")
+        check_artifacts(artifacts, ssh=False, qemu=Path(qemu) if qemu else None)
+    except MissingArtifactError as e:
+        pytest.skip(f"tangolab: {e}")
+    except TangolabError as e:
+        pytest.skip(f"tangolab: unusable build in {tangolab_build}: {e}")
+    return artifacts
+
+
+def _instance_name(nodeid: str) -> str:
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", nodeid.rsplit("/", 1)[-1]).strip("-.") or "test"
+    return f"pt-{slug[:36]}-{secrets.token_hex(3)}"
+
+
+def _new_image(path: Path, blocks: int) -> Path:
+    from tangolab.commands.nand import write_erased_image
+    from tangolab.nand.layout import Geometry
+
+    return write_erased_image(path, Geometry(blocks=blocks).image_size, force=True)
+
+
+def _start(
+    cfg: MachineConfig,
+    artifacts: ArtifactPaths,
+    build: Path,
+    image: Path,
+    nodeid: str,
+) -> Machine:
+    from tangolab.machine import Machine
+
+    key = Path(artifacts.ssh_key)
+    if cfg.ssh and not key.is_file():
+        pytest.skip(f"tangolab: {MissingArtifactError(key, 'tangolab build rootfs')}")
+    machine = Machine(
+        artifacts,
+        name=_instance_name(nodeid),
+        memory=cfg.memory,
+        smp=cfg.smp,
+        icount=cfg.icount,
+        nand=image,
+        append=cfg.append,
+        extra_args=cfg.extra_args(),
+        ssh=cfg.ssh,
+        build=build,
+        boot_timeout=cfg.boot_timeout,
+    )
+    return machine.start()
+
+
+def _finish(machine: Machine, config: pytest.Config) -> None:
+    machine.close()
+    failed = id(machine) in config.stash[_failed_key]
+    config.stash[_failed_key].discard(id(machine))
+    if not failed and not config.getoption("tangolab_keep_logs"):
+        shutil.rmtree(machine.run_dir, ignore_errors=True)
+
+
+@pytest.fixture
+def tango_machine_config(request: pytest.FixtureRequest) -> MachineConfig:
+    """The machine configuration of this test (options and markers)."""
+    return machine_config(request.node, request.config)
+
+
+@pytest.fixture
+def tango_nand_image(tmp_path: Path, tango_machine_config: MachineConfig) -> Path:
+    """A fresh erased NAND image of the marker's size, in tmp_path."""
+    return _new_image(tmp_path / "nand.img", tango_machine_config.blocks)
+
+
+@pytest.fixture
+def tango_machine(
+    request: pytest.FixtureRequest,
+    tangolab_artifacts: ArtifactPaths,
+    tangolab_build: Path,
+    tango_machine_config: MachineConfig,
+    tango_nand_image: Path,
+) -> Iterator[Machine]:
+    """A booted tango4 machine with `tango_nand_image` on chip select 0."""
+    machine = _start(
+        tango_machine_config, tangolab_artifacts, tangolab_build, tango_nand_image,
+        request.node.nodeid,
+    )  # fmt: skip
+    try:
+        yield machine
+    finally:
+        _finish(machine, request.config)
+
+
+@pytest.fixture(scope="module")
+def tango_machine_module(
+    request: pytest.FixtureRequest,
+    tangolab_artifacts: ArtifactPaths,
+    tangolab_build: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Machine]:
+    """One booted tango4 machine for the whole module (marker: the module's pytestmark)."""
+    cfg = machine_config(request.node, request.config)
+    image = _new_image(tmp_path_factory.mktemp("tango-nand") / "nand.img", cfg.blocks)
+    machine = _start(cfg, tangolab_artifacts, tangolab_build, image, request.node.nodeid)
+    try:
+        yield machine
+    finally:
+        _finish(machine, request.config)
+
+
+def _the_machine(request: pytest.FixtureRequest) -> Machine:
+    module = "tango_machine_module" in request.fixturenames
+    machine: Machine = request.getfixturevalue(
+        "tango_machine_module" if module else "tango_machine"
+    )
+    return machine
+
+
+@pytest.fixture
+def tango_qmp(request: pytest.FixtureRequest) -> Callable[..., Any]:
+    """``qmp(command, arguments=None, **kwargs)`` of the test's machine."""
+    return _the_machine(request).qmp
+
+
+@pytest.fixture
+def tango_faults(request: pytest.FixtureRequest) -> Faults:
+    """`tangolab.faults.Faults` on the test's machine."""
+    from tangolab.faults import Faults
+
+    return Faults(_the_machine(request))
