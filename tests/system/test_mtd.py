@@ -1,0 +1,72 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Copyright (c) 2026 tangolab developers
+"""The NAND stack in the guest: driver probe, geometry, the kernel's MTD
+tests and mtd-utils, with the default (client) tear-down policy."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tangolab.machine import Machine
+
+pytestmark = pytest.mark.tangolab(blocks=64)
+
+BLOCKS = 64
+
+
+def run_ok(m: Machine, cmd: str, timeout: float = 300) -> str:
+    res = m.run(cmd, timeout=timeout)
+    assert res.status == 0, f"{cmd!r} failed ({res.status}):\n{res.output[-3000:]}"
+    return res.output
+
+
+def test_drivers_probe(tango_machine_module: Machine) -> None:
+    m = tango_machine_module
+    out = run_ok(m, "cat /sys/class/mtd/mtd0/type /sys/class/mtd/mtd0/writesize "
+                    "/sys/class/mtd/mtd0/oobsize /sys/class/mtd/mtd0/erasesize "
+                    "/sys/class/mtd/mtd0/size /sys/class/mtd/mtd0/ecc_strength "
+                    "/sys/class/mtd/mtd0/ecc_step_size")
+    assert out.split() == ["nand", "2048", "64", "131072", str(BLOCKS * 131072), "14", "1024"]
+    assert run_ok(m, "cat /sys/module/tangox_dma/parameters/teardown").strip() == "client"
+
+
+def test_mtdinfo_agrees(tango_machine_module: Machine) -> None:
+    out = run_ok(tango_machine_module, "mtdinfo /dev/mtd0")
+    assert re.search(r"Type:\s+nand", out)
+    assert re.search(r"Eraseblock size:\s+131072 bytes", out)
+    assert re.search(rf"Amount of eraseblocks:\s+{BLOCKS} ", out)
+    assert re.search(r"Minimum input/output unit size:\s+2048 bytes", out)
+    assert re.search(r"OOB size:\s+64 bytes", out)
+
+
+@pytest.mark.parametrize("module,args", [
+    ("mtd_readtest", ""),
+    ("mtd_pagetest", ""),
+    ("mtd_oobtest", ""),
+    ("mtd_subpagetest", ""),
+    ("mtd_stresstest", "count=200"),
+    ("mtd_nandbiterrs", ""),
+])
+def test_kernel_mtd_test_module(tango_machine_module: Machine, module: str, args: str) -> None:
+    m = tango_machine_module
+    run_ok(m, "dmesg -c > /dev/null")
+    res = m.run(f"modprobe {module} dev=0 {args}; echo modprobe=$?; rmmod {module} 2>/dev/null;"
+                " dmesg", timeout=900)
+    log = res.output
+    status = re.search(r"modprobe=(\d+)", log)
+    assert status, log[-2000:]
+    errors = [line for line in log.splitlines()
+              if re.search(r"\berror\b|failed|FAIL", line, re.I)
+              and "0 errors" not in line and "errors: 0" not in line.lower()]
+    if module == "mtd_subpagetest" and "not supported" in log.lower():
+        pytest.skip("no sub-page writes on this controller")
+    assert status.group(1) == "0", log[-3000:]
+    assert not errors, "\n".join(errors[:20])
+    assert "finished" in log, log[-3000:]
+
+
+def test_nandtest(tango_machine_module: Machine) -> None:
+    out = run_ok(tango_machine_module, "nandtest -p 1 -s 7 /dev/mtd0", timeout=900)
+    assert "Finished pass 1 successfully" in out, out[-2000:]
