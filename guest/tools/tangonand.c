@@ -381,6 +381,7 @@ static void write_pages(const struct options *o, const struct dev *d,
 	for (page = first; page < end; page++) {
 		uint64_t t0 = now_us();
 		ssize_t ret;
+		int err;
 
 		n->pages++;
 		if (erase_err) {
@@ -389,8 +390,9 @@ static void write_pages(const struct options *o, const struct dev *d,
 		}
 		pattern_fill(buf, size, o->seed, page);
 		ret = pwrite(d->fd, buf, size, (off_t)(page * size));
+		err = errno;
 		if (ret != (ssize_t)size) {
-			page_error(o, n, page, ret, errno, size, now_us() - t0, "write");
+			page_error(o, n, page, ret, err, size, now_us() - t0, "write");
 			continue;
 		}
 		n->ok++;
