@@ -1,6 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Copyright (c) 2026 tangolab developers
-"""System tests: they boot the real guest on the tango4 machine.
+"""System tests: they boot the real guest on the tango4 machine, through
+the tangolab pytest plugin's fixtures (tango_machine, tango_machine_module,
+tango_nand_image, tango_faults).
 
 They need `tangolab build all`. Without the artifacts they are skipped,
 unless TANGOLAB_REQUIRE_SYSTEM=1 (CI sets it), where that is a failure.
@@ -9,27 +11,18 @@ unless TANGOLAB_REQUIRE_SYSTEM=1 (CI sets it), where that is a failure.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 
 import pytest
 
-from tangolab.build.artifacts import load_artifacts
-from tangolab.machine import Machine
+from tangolab.build.artifacts import MissingArtifact, load_artifacts
 from tangolab.paths import build_dir
 
 
-def require_artifacts() -> None:
+@pytest.fixture(autouse=True, scope="session")
+def _require_artifacts() -> None:
     try:
         load_artifacts(build_dir()).check()
-    except Exception as e:  # MissingArtifact names the file and the command
+    except MissingArtifact as e:
         if os.environ.get("TANGOLAB_REQUIRE_SYSTEM") == "1":
             pytest.fail(f"system test artifacts missing: {e}")
         pytest.skip(f"system test artifacts missing: {e}")
-
-
-@pytest.fixture(scope="module")
-def booted() -> Iterator[Machine]:
-    """One tango4 guest with SSH, shared by the tests of a module."""
-    require_artifacts()
-    with Machine(ssh=True, name=f"systest-{os.getpid()}") as m:
-        yield m
