@@ -266,8 +266,7 @@ static int tango_exec_op(struct nand_chip *chip,
 	if (ret || check_only)
 		return ret;
 
-	writel(PBUS_PAD_MODE_RAW, nfc->pbus_base + PBUS_PAD_MODE);
-
+	/* PAD_MODE is raw everywhere outside tango_nfc_xfer() */
 	for (i = 0; i < op->ninstrs; i++) {
 		instr = &op->instrs[i];
 
@@ -967,6 +966,13 @@ static int tango_attach_chip(struct nand_chip *chip)
 		return 0;
 	default:
 		dev_err(nfc->dev, "%s: unsupported ECC engine type\n",
+			mtd->name);
+		return -EINVAL;
+	}
+
+	if (ecc->algo != NAND_ECC_ALGO_UNKNOWN &&
+	    ecc->algo != NAND_ECC_ALGO_BCH) {
+		dev_err(nfc->dev, "%s: the controller only does BCH\n",
 			mtd->name);
 		return -EINVAL;
 	}
