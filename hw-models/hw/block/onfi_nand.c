@@ -186,8 +186,26 @@ uint32_t onfi_nand_row_cycles(OnfiNandState *s)
     return ONFI_ROW_CYCLES;
 }
 
+static void onfi_nand_timer_cb(void *opaque);
+
+/*
+ * Finish a busy period whose end has passed in virtual time but whose
+ * timer has not run yet (the main loop can lag behind a vCPU that polls
+ * the ready line), so the chip is never seen busy longer than its timing.
+ */
+static void onfi_nand_catch_up(OnfiNandState *s)
+{
+    if (s->busy_op != OP_NONE && timer_pending(s->timer) &&
+        qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL) >=
+        timer_expire_time_ns(s->timer)) {
+        timer_del(s->timer);
+        onfi_nand_timer_cb(s);
+    }
+}
+
 bool onfi_nand_ready(OnfiNandState *s)
 {
+    onfi_nand_catch_up(s);
     return !s->dead && s->busy_op == OP_NONE;
 }
 
@@ -501,6 +519,7 @@ static void onfi_nand_reset_cmd(OnfiNandState *s)
 
 void onfi_nand_cmd(OnfiNandState *s, uint8_t cmd)
 {
+    onfi_nand_catch_up(s);
     trace_onfi_nand_cmd(s->cs, cmd);
     if (!onfi_nand_alive(s, "command cycle")) {
         return;
@@ -672,6 +691,7 @@ void onfi_nand_addr(OnfiNandState *s, uint8_t addr)
 {
     unsigned max;
 
+    onfi_nand_catch_up(s);
     trace_onfi_nand_addr(s->cs, addr);
     if (!onfi_nand_alive(s, "address cycle")) {
         return;
@@ -768,6 +788,7 @@ void onfi_nand_addr(OnfiNandState *s, uint8_t addr)
 
 void onfi_nand_write_data(OnfiNandState *s, const uint8_t *buf, size_t len)
 {
+    onfi_nand_catch_up(s);
     if (!len || !onfi_nand_alive(s, "data input")) {
         return;
     }
@@ -812,6 +833,7 @@ void onfi_nand_read_data(OnfiNandState *s, uint8_t *buf, size_t len)
 {
     uint8_t param[ONFI_PARAM_SIZE];
 
+    onfi_nand_catch_up(s);
     if (!len) {
         return;
     }

@@ -75,7 +75,9 @@ def build_kernel(ctx: BuildContext) -> dict[str, Any]:
     make = make_args(ctx, obj)
     obj.mkdir(parents=True, exist_ok=True)
 
-    frag_digest = digest_paths([fragment], extra=src.origin)
+    # Patches and new files may add Kconfig symbols the fragment asks for.
+    kconfigs = sorted((guest / "linux").rglob("Kconfig*"))
+    frag_digest = digest_paths([fragment, guest / "patches", *kconfigs], extra=src.origin)
     cstamp = ctx.read_stamp("kernel-config")
     if not (obj / ".config").exists() or not cstamp or cstamp.get("digest") != frag_digest:
         step("Linux: configure (allnoconfig + guest/config/tango4.config)")
