@@ -137,29 +137,54 @@ def new_image(path: Path, geometry: Geometry) -> None:
             left -= n
 
 
+def _boot(cfg: Config, policy: str, image: Path) -> Machine:
+    extra = ["-global", f"onfi-nand.blocks={cfg.blocks}"]
+    m = Machine(name=f"exp-{policy}-{int(time.time() * 1000) % 10**9}", nand=image,
+                icount=cfg.icount, extra_args=extra, boot_timeout=300)
+    m.start()
+    try:
+        m.run("dmesg -n 1", timeout=30)
+        m.run(f"echo {cfg.delay_us} > {DELAY_PARAM}", timeout=30, check=True)
+    except BaseException:
+        m.close()
+        raise
+    return m
+
+
 def run_policy(cfg: Config, policy: str, workdir: Path,
                on_cell: Callable[[CellResult], None]) -> Iterator[CellResult]:
-    """Boot once for a policy and run its cells (latencies x seeds)."""
+    """Run a policy's cells (latencies x seeds), booting once for them.
+
+    A program whose bytes were lost leaves the NAND controller waiting for
+    them (the driver then refuses further ECC transfers), so after a cell
+    that lost data the guest is booted again on the same image: each cell
+    starts from an idle controller.
+    """
     geometry = Geometry(blocks=cfg.blocks)
     layout = compute_layout(geometry, EccLayout())
     image = workdir / f"nand-{policy}.img"
     new_image(image, geometry)
     with NandImage(image, layout):
         pass  # validates the size against the layout before booting
-    extra = ["-global", f"onfi-nand.blocks={cfg.blocks}"]
-    with Machine(name=f"exp-{policy}-{int(time.time())}", nand=image, icount=cfg.icount,
-                 extra_args=extra, boot_timeout=300) as m:
-        m.run("dmesg -n 1", timeout=30)
-        m.run(f"echo {cfg.delay_us} > {DELAY_PARAM}", timeout=30, check=True)
-        block = 1
+    per_cell = -(-cfg.pages // geometry.pages_per_block)
+    block = 1
+    m: Machine | None = None
+    try:
         for latency in cfg.latencies_ns:
             for seed in cfg.seeds:
-                start = block * geometry.pages_per_block
+                if (block + per_cell) > geometry.blocks:
+                    raise RuntimeError("the experiment needs more blocks: raise --blocks")
+                if m is None:
+                    m = _boot(cfg, policy, image)
                 cell = run_cell(m, image, geometry.page_size, policy, latency, seed,
-                                cfg.pages, start, cfg.cell_timeout, layout)
+                                cfg.pages, block * geometry.pages_per_block,
+                                cfg.cell_timeout, layout)
+                block += per_cell
+                if cell.bytes_dropped or cell.write_errors:
+                    m.close()
+                    m = None
                 on_cell(cell)
                 yield cell
-                block += -(-cfg.pages // geometry.pages_per_block)
-                if (block + 1) * geometry.pages_per_block > geometry.blocks * \
-                        geometry.pages_per_block:
-                    raise RuntimeError("the experiment needs more blocks: raise --blocks")
+    finally:
+        if m is not None:
+            m.close()
