@@ -29,7 +29,9 @@ Marker ``@pytest.mark.tangolab(...)`` (on a test, a class or the module's
 size, a power of 2 up to 1024; default 64 = 8 MiB, passed as ``-global
 onfi-nand.blocks=N``), ``ssh`` (forward SSH), ``icount`` (shift or spec),
 ``append`` (kernel command line), ``memory`` (MiB), ``smp``, ``qemu_args``
-(extra QEMU arguments, a list), ``boot_timeout`` (s).
+(extra QEMU arguments, a list), ``boot_timeout`` (s), ``bad_blocks`` (blocks
+marked bad in the fresh image, as a factory marks them: Linux finds them when
+it scans at boot, which a ``mark-bad`` injected later does not give).
 
 Fixtures:
 
@@ -37,7 +39,8 @@ Fixtures:
     the build's artifacts; skips the test, naming the build command, if one
     is missing.
 ``tango_nand_image``
-    a fresh erased NAND image (``blocks`` from the marker) in the test's tmp_path.
+    a fresh erased NAND image (``blocks`` and ``bad_blocks`` from the marker)
+    in the test's tmp_path.
 ``tango_machine``
     a booted `tangolab.machine.Machine` with that image on chip select 0
     (one per test); ``tango_machine_module`` is one per module (its marker
@@ -93,6 +96,7 @@ class MachineConfig:
     smp: int = 2
     qemu_args: Sequence[str] = ()
     boot_timeout: float = 180.0
+    bad_blocks: Sequence[int] = ()
 
     def extra_args(self) -> list[str]:
         return ["-global", f"onfi-nand.blocks={self.blocks}", *self.qemu_args]
@@ -112,7 +116,15 @@ def _check_config(cfg: MachineConfig, where: str) -> MachineConfig:
         )
     if isinstance(cfg.qemu_args, str):
         raise pytest.UsageError(f"{where}: tangolab(qemu_args=...) must be a list of arguments")
-    return replace(cfg, qemu_args=tuple(str(a) for a in cfg.qemu_args))
+    bad = tuple(cfg.bad_blocks) if not isinstance(cfg.bad_blocks, int | str) else None
+    if bad is None or any(
+        isinstance(b, bool) or not isinstance(b, int) or not 0 <= b < blocks for b in bad
+    ):
+        raise pytest.UsageError(
+            f"{where}: tangolab(bad_blocks={cfg.bad_blocks!r}) must be a list of block "
+            f"numbers 0..{blocks - 1}"
+        )
+    return replace(cfg, qemu_args=tuple(str(a) for a in cfg.qemu_args), bad_blocks=bad)
 
 
 def machine_config(node: pytest.Item | pytest.Collector, config: pytest.Config) -> MachineConfig:
@@ -166,7 +178,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         "tangolab(blocks=64, ssh=False, icount=None, append='', memory=512, smp=2, "
-        "qemu_args=(), boot_timeout=180): configure the tango4 machine of tango_machine",
+        "qemu_args=(), boot_timeout=180, bad_blocks=()): configure the tango4 machine "
+        "of tango_machine",
     )
     config.stash[_failed_key] = set()
 
@@ -255,11 +268,19 @@ def _instance_name(nodeid: str) -> str:
     return f"pt-{slug[:36]}-{secrets.token_hex(3)}"
 
 
-def _new_image(path: Path, blocks: int) -> Path:
+def _new_image(path: Path, cfg: MachineConfig) -> Path:
+    """An erased image with the factory bad-block markers of the configuration
+    (byte 0 of the spare area of each bad block's first page is 0x00)."""
     from tangolab.commands.nand import write_erased_image
     from tangolab.nand.layout import Geometry
 
-    return write_erased_image(path, Geometry(blocks=blocks).image_size, force=True)
+    geo = Geometry(blocks=cfg.blocks)
+    write_erased_image(path, geo.image_size, force=True)
+    with path.open("r+b") as f:
+        for block in cfg.bad_blocks:
+            f.seek(block * geo.pages_per_block * geo.raw_page_size + geo.page_size)
+            f.write(b"\x00")
+    return path
 
 
 def _start(
@@ -307,7 +328,7 @@ def tango_machine_config(request: pytest.FixtureRequest) -> MachineConfig:
 @pytest.fixture
 def tango_nand_image(tmp_path: Path, tango_machine_config: MachineConfig) -> Path:
     """A fresh erased NAND image of the marker's size, in tmp_path."""
-    return _new_image(tmp_path / "nand.img", tango_machine_config.blocks)
+    return _new_image(tmp_path / "nand.img", tango_machine_config)
 
 
 @pytest.fixture
@@ -338,7 +359,7 @@ def tango_machine_module(
 ) -> Iterator[Machine]:
     """One booted tango4 machine for the whole module (marker: the module's pytestmark)."""
     cfg = machine_config(request.node, request.config)
-    image = _new_image(tmp_path_factory.mktemp("tango-nand") / "nand.img", cfg.blocks)
+    image = _new_image(tmp_path_factory.mktemp("tango-nand") / "nand.img", cfg)
     machine = _start(cfg, tangolab_artifacts, tangolab_build, image, request.node.nodeid)
     try:
         yield machine

@@ -214,9 +214,16 @@ def test_configuration_from_options_and_markers(
 
         def test_default_image(tango_nand_image):
             assert tango_nand_image.stat().st_size == 32 * 64 * 2112
+
+        @pytest.mark.tangolab(bad_blocks=[0, 31])
+        def test_bad_blocks_in_the_image(tango_nand_image):
+            data = tango_nand_image.read_bytes()
+            block = 64 * 2112
+            assert data[2048] == 0 and data[31 * block + 2048] == 0
+            assert data.count(0xFF) == len(data) - 2
         """
     )
-    inner("--tangolab-icount", "3").assert_outcomes(passed=3)
+    inner("--tangolab-icount", "3").assert_outcomes(passed=4)
 
 
 @pytest.mark.parametrize(
@@ -227,6 +234,8 @@ def test_configuration_from_options_and_markers(
         ("blocks='8'", "must be an int"),
         ("colour='red'", "unknown tangolab marker argument(s) colour"),
         ("qemu_args='-d guest_errors'", "must be a list"),
+        ("blocks=8, bad_blocks=[8]", "bad_blocks=[8]) must be a list of block numbers 0..7"),
+        ("bad_blocks=3", "must be a list of block numbers"),
     ],
 )
 def test_bad_markers_are_clear_errors(
