@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,10 @@ def run_ok(m: Machine, cmd: str, timeout: float = 300) -> str:
     res = m.run(cmd, timeout=timeout)
     assert res.status == 0, f"{cmd!r} failed ({res.status}):\n{res.output[-3000:]}"
     return res.output
+
+
+def md5_lines(output: str) -> list[str]:
+    return sorted(set(re.findall(r"^[0-9a-f]{32}  \S+$", output, re.M)))
 
 
 def boot(artifacts: Any, image: Path) -> Machine:
@@ -39,13 +44,13 @@ def test_ubifs_survives_restart(tangolab_artifacts: Any, tmp_path: Path) -> None
     with open(image, "wb") as f:
         f.write(b"\xff" * geo.image_size)
     with boot(tangolab_artifacts, image) as m:
-        run_ok(m, "ubiformat -y /dev/mtd0", timeout=600)
+        run_ok(m, "dmesg -n 1 && ubiformat -y /dev/mtd0", timeout=600)
         out = run_ok(m, WRITE, timeout=900)
-    sums = sorted(line for line in out.splitlines() if "  " in line and len(line) > 34)
+    sums = md5_lines(out)
     assert len(sums) == 9, out
     with boot(tangolab_artifacts, image) as m:
         out2 = run_ok(m, "ubiattach -m 0 -d 0 && mount -t ubifs ubi0:data /mnt && "
                          "(cd /mnt && md5sum big dir/*)", timeout=600)
-    sums2 = sorted(line for line in out2.splitlines() if "  " in line and len(line) > 34)
+    sums2 = md5_lines(out2)
     assert sums2 == sums
 
