@@ -135,5 +135,5 @@ def register(sub: Any) -> None:
     _add_options(p, "irq,delay,client", "0,5us,20us,100us,1ms", 16)
     p.set_defaults(func=cmd_experiment)
     p = sub.add_parser("demo", help="build, then show the bug and its fix in a few minutes")
-    _add_options(p, "irq,delay,client", "0,5us,50us", 8)
+    _add_options(p, "irq,delay,client", "0,20us,200us,1ms", 8)
     p.set_defaults(func=cmd_demo)

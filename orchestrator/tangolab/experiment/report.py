@@ -31,8 +31,8 @@ def table(cells: Sequence[CellResult], title: str = "sbox teardown experiment") 
     t = Table(title=title)
     for col, justify in (("policy", "left"), ("latency", "right"), ("seed", "right"),
                          ("pages", "right"), ("intact", "right"), ("lost", "right"),
-                         ("corrupted", "right"), ("write errors", "right"),
-                         ("DMA time-outs", "right"), ("bytes dropped", "right"),
+                         ("corrupt", "right"), ("wr err", "right"),
+                         ("DMA t/o", "right"), ("dropped B", "right"),
                          ("KiB/s", "right")):
         t.add_column(col, justify=justify)  # type: ignore[arg-type]
     for c in cells:
@@ -93,4 +93,5 @@ def write_plot(cells: Sequence[CellResult], path: Path) -> None:
 
 
 def print_table(cells: Sequence[CellResult], console: Console | None = None) -> None:
-    (console or Console()).print(table(cells))
+    con = console or Console()
+    con.print(table(cells), width=max(con.width, 100))
