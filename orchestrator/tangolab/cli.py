@@ -173,7 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-COMMAND_MODULES: tuple[str, ...] = ("bench", "experiment", "inject", "nand")
+COMMAND_MODULES: tuple[str, ...] = ("bench", "experiment", "inject", "nand", "patches")
 
 
 # --- helpers -------------------------------------------------------------------
