@@ -61,9 +61,16 @@ def qtest_factory(qemu_path: Path) -> Iterator[Callable[..., QTestMachine]]:
 
 
 @pytest.fixture
-def start_tango4(qtest_factory: Callable[..., QTestMachine]) -> StartFn:
-    def start(*args: str, intercept_gic: bool = True) -> QTestMachine:
-        return qtest_factory(args, intercept_gic=intercept_gic)
+def start_tango4(qtest_factory: Callable[..., QTestMachine],
+                 request: pytest.FixtureRequest) -> StartFn:
+    """A test module may set TANGO4_ARGS (arguments put before the test's
+    own) and TANGO4_INTERCEPT_GIC (the default of intercept_gic)."""
+    base = tuple(getattr(request.module, "TANGO4_ARGS", ()))
+    default_gic = bool(getattr(request.module, "TANGO4_INTERCEPT_GIC", True))
+
+    def start(*args: str, intercept_gic: bool | None = None) -> QTestMachine:
+        gic = default_gic if intercept_gic is None else intercept_gic
+        return qtest_factory([*base, *args], intercept_gic=gic)
 
     return start
 

@@ -32,27 +32,15 @@ from test_onfi_nand import (
     pattern,
 )
 
-from tangolab.qtest import QTestMachine
-
 try:
     import bchlib
 except ImportError:
     pytest.skip("pip install bchlib (the ECC oracle)", allow_module_level=True)
 
 
-@pytest.fixture
-def start_tango4(qtest_factory: Callable[..., QTestMachine]) -> StartFn:
-    """Start a tango4 machine with extra arguments, logging guest errors."""
-
-    def start(*args: str) -> QTestMachine:
-        return qtest_factory([*GUEST_ERRORS, *args], intercept_gic=False)
-
-    return start
-
-
-@pytest.fixture
-def tango4(start_tango4: StartFn) -> QTestMachine:
-    return start_tango4()
+# conftest's start_tango4 / tango4: log guest errors, no GIC interception
+TANGO4_ARGS = GUEST_ERRORS
+TANGO4_INTERCEPT_GIC = False
 
 
 NFC = 0x0002_C000
