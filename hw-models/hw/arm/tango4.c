@@ -26,6 +26,7 @@
 #include "hw/block/tango4_nfc.h"
 #include "hw/dma/tango4_sbox.h"
 #include "hw/dma/tango4_mchan.h"
+#include "hw/dma/tango4_loopback.h"
 #include "system/blockdev.h"
 #include "system/block-backend.h"
 #include "system/system.h"
@@ -120,6 +121,7 @@ static DeviceState *tango4_init_sbox(MachineState *machine,
                                      DeviceState *mpcore)
 {
     DeviceState *sbox = qdev_new(TYPE_TANGO4_SBOX);
+    DeviceState *loopback;
     unsigned int n;
 
     object_property_add_child(OBJECT(machine), "sbox", OBJECT(sbox));
@@ -145,6 +147,14 @@ static DeviceState *tango4_init_sbox(MachineState *machine,
         sysbus_connect_irq(SYS_BUS_DEVICE(dev), 0,
                            qdev_get_gpio_in(mpcore, TANGO4_SPI_MCHAN + n));
     }
+
+    /* A test device on port 4: what arrives there goes back out. */
+    loopback = qdev_new(TYPE_TANGO4_LOOPBACK);
+    object_property_add_child(OBJECT(machine), "loopback", OBJECT(loopback));
+    object_property_set_link(OBJECT(loopback), "sbox", OBJECT(sbox),
+                             &error_abort);
+    qdev_prop_set_uint8(loopback, "port", 4);
+    sysbus_realize_and_unref(SYS_BUS_DEVICE(loopback), &error_fatal);
     return sbox;
 }
 
