@@ -94,4 +94,6 @@ def write_plot(cells: Sequence[CellResult], path: Path) -> None:
 
 def print_table(cells: Sequence[CellResult], console: Console | None = None) -> None:
     con = console or Console()
-    con.print(table(cells), width=max(con.width, 100))
+    if not con.is_terminal and con.width < 120:
+        con = Console(file=con.file, width=120)  # logs and pipes get the whole table
+    con.print(table(cells))
