@@ -12,6 +12,8 @@ memory channel 3 (dev-to-mem, port 2) writes it to memory through the route
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
+from pathlib import Path
 
 from tangolab.qtest import RAM_BASE, ST_LAST_DONE, QTestMachine, Tango4Dma
 
@@ -142,3 +144,29 @@ def test_system_reset_empties_the_fifo(dma: Tango4Dma) -> None:
     m.clock_step(2_000_000)
     assert loop(m, "bytes") == 0
     assert dma.sbox("bytes-moved") == 1000  # only the way in
+
+
+def test_migration_keeps_the_waiting_bytes(
+    start_tango4: Callable[..., QTestMachine], tmp_path: Path
+) -> None:
+    """Bytes waiting in the FIFO, and the wait for a route, survive save/load."""
+    state = tmp_path / "state.bin"
+    src = start_tango4("-m", "64")
+    dma = Tango4Dma(src)
+    payload = data(2500, 8)
+    send(dma, payload)
+    now = src.clock_step(3_000_000)
+    dma.disconnect(LOOP_PORT)
+    src.migrate_to_file(state)
+    src.close()
+
+    dst = start_tango4("-m", "64", "-incoming", f"file:{state}")
+    dst.wait_running()
+    dst.clock_set(now)  # qtest's clock is not migrated: bring it where it was
+    dma = Tango4Dma(dst)
+    dst.memset(DST, 0x1000, 0xEE)
+    dma.route(PAIR_PORT, LOOP_PORT)
+    dma.single(RX_CH, DST, len(payload))
+    dst.clock_step(2_000_000)
+    assert dst.memread(DST, 0x1000) == payload + b"\xee" * (0x1000 - len(payload))
+    assert loop(dst, "bytes") == len(payload)
