@@ -76,7 +76,9 @@ COUNTERS: dict[str, tuple[str, ...]] = {
     "mchan": ("bytes", "transfers", "errors", "bytes-dropped"),
     "nfc": ("ecc-corrected", "ecc-failed", "bytes-dropped"),
     "nand": ("pages-programmed", "blocks-erased"),
+    "loopback": ("bytes", "bytes-dropped"),
 }
+LOOPBACK = "/machine/loopback"
 
 #: chip timing names accepted by set_chip_timing -> QOM property
 CHIP_TIMINGS: dict[str, str] = {"tR": "t-r-ns", "tPROG": "t-prog-ns", "tBERS": "t-bers-ns"}
@@ -384,9 +386,19 @@ class Faults:
         targets += [(f"mchan{n}", mchan_path(n), "mchan") for n in range(NUM_MCHAN)]
         targets.append(("nfc", NFC, "nfc"))
         targets += [(f"nand{cs}", chip_path(cs), "nand") for cs in self.chips()]
+        if self._has_loopback():
+            targets.append(("loopback", LOOPBACK, "loopback"))
         for name, path, kind in targets:
             result[name] = {prop: int(self.qom_get(path, prop)) for prop in COUNTERS[kind]}
         return result
+
+    def _has_loopback(self) -> bool:
+        """Boards with the sbox loopback test device (port 4) have it as a child."""
+        try:
+            children = self._qmp("qom-list", {"path": MACHINE})
+        except QmpCommandError as e:
+            raise FaultError(f"cannot list {MACHINE}: {e.desc}") from None
+        return any(str(c.get("name")) == "loopback" for c in children)
 
     def settings(self) -> dict[str, dict[str, Any]]:
         """The current fault settings (same layout as `counters`)."""

@@ -206,8 +206,9 @@ def test_qemu_refusal_is_reported_and_rolled_back(machine: QTestMachine, faults:
 def test_counters_have_every_counter(machine: QTestMachine, faults: Faults) -> None:
     counters = faults.counters()
     assert list(counters) == ["sbox", "mchan0", "mchan1", "mchan2", "mchan3", "nfc", "nand0",
-                              "nand2"]  # fmt: skip
-    kinds = {"sbox": "sbox", "nfc": "nfc", "nand0": "nand", "nand2": "nand"}
+                              "nand2", "loopback"]  # fmt: skip
+    kinds = {"sbox": "sbox", "nfc": "nfc", "nand0": "nand", "nand2": "nand",
+             "loopback": "loopback"}
     for name, values in counters.items():
         kind = kinds.get(name, "mchan")
         assert tuple(values) == COUNTERS[kind]
@@ -276,7 +277,7 @@ def test_cli_sets_the_properties(
     assert s["nand0.power-cut"] is True
     code, out, _ = cli(capsys, "counters", "--json")
     assert code == 0 and set(json.loads(out)) == {"sbox", "mchan0", "mchan1", "mchan2",
-                                                   "mchan3", "nfc", "nand0", "nand2"}  # fmt: skip
+                                                   "mchan3", "nfc", "nand0", "nand2", "loopback"}  # fmt: skip
 
 
 @pytest.mark.parametrize(
