@@ -277,7 +277,8 @@ def test_cli_sets_the_properties(
     assert s["nand0.power-cut"] is True
     code, out, _ = cli(capsys, "counters", "--json")
     assert code == 0 and set(json.loads(out)) == {"sbox", "mchan0", "mchan1", "mchan2",
-                                                   "mchan3", "nfc", "nand0", "nand2", "loopback"}  # fmt: skip
+                                                   "mchan3", "nfc", "nand0", "nand2",
+                                                   "loopback"}  # fmt: skip
 
 
 @pytest.mark.parametrize(
