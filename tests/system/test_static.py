@@ -43,7 +43,7 @@ SECOND_PAIR = ("dma-channel@40180", "dma-channel@401c0")
 DMA_NODE = "/soc/dma-controller@40000"
 REFUSAL = "dma0chan1: every mem-to-dev channel is statically bound to another port (-16)"
 
-pytestmark = pytest.mark.tangolab(blocks=BLOCKS)
+pytestmark = pytest.mark.tangolab(blocks=BLOCKS, icount=4)
 
 
 @dataclasses.dataclass(frozen=True)
