@@ -271,7 +271,7 @@ def _instance_name(nodeid: str) -> str:
 def _new_image(path: Path, cfg: MachineConfig) -> Path:
     """An erased image with the factory bad-block markers of the configuration
     (byte 0 of the spare area of each bad block's first page is 0x00)."""
-    from tangolab.commands.nand import write_erased_image
+    from tangolab.nand.image import write_erased_image
     from tangolab.nand.layout import Geometry
 
     geo = Geometry(blocks=cfg.blocks)

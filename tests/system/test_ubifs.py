@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from tangolab.machine import Machine
+from tangolab.nand.image import write_erased_image
 from tangolab.nand.layout import Geometry
 
 BLOCKS = 64
@@ -40,9 +41,7 @@ WRITE = (
 
 def test_ubifs_survives_restart(tangolab_artifacts: Any, tmp_path: Path) -> None:
     image = tmp_path / "nand.img"
-    geo = Geometry(blocks=BLOCKS)
-    with open(image, "wb") as f:
-        f.write(b"\xff" * geo.image_size)
+    write_erased_image(image, Geometry(blocks=BLOCKS).image_size)
     with boot(tangolab_artifacts, image) as m:
         run_ok(m, "dmesg -n 1 && ubiformat -y /dev/mtd0", timeout=600)
         out = run_ok(m, WRITE, timeout=900)

@@ -27,11 +27,8 @@ as the geometry says (missing, truncated, wrong size).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +38,7 @@ from rich.text import Text
 
 from tangolab.errors import UsageError
 from tangolab.nand.check import CheckReport, PageRow, PageStatus, check_image
-from tangolab.nand.image import ImageError
+from tangolab.nand.image import ImageError, write_erased_image
 from tangolab.nand.layout import EccLayout, Geometry, LayoutError, compute_layout
 from tangolab.nand.pattern import PatternExpectation
 
@@ -257,37 +254,6 @@ def cmd_check(args: argparse.Namespace) -> int:
     else:
         console.print(Text("OK", style="bold green"))
     return status
-
-
-def write_erased_image(path: Path, size: int, *, force: bool = False) -> Path:
-    """Write `size` bytes of 0xff to `path` (atomically: a temporary file in
-    the same directory, renamed), in 1 MiB writes."""
-    if path.exists() and not force:
-        raise UsageError(f"{path} exists: remove it or use --force")
-    if path.exists() and not path.is_file():
-        raise UsageError(f"{path} exists and is not a regular file")
-    directory = path.parent if str(path.parent) else Path(".")
-    if not directory.is_dir():
-        raise UsageError(f"{directory}: no such directory")
-    chunk = b"\xff" * (1 << 20)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            # reserve the space first: a full disk fails here, not half-way
-            with contextlib.suppress(OSError):
-                os.posix_fallocate(f.fileno(), 0, size)
-            left = size
-            while left:
-                n = min(left, len(chunk))
-                f.write(chunk[:n] if n < len(chunk) else chunk)
-                left -= n
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    return path
 
 
 def cmd_new(args: argparse.Namespace) -> int:

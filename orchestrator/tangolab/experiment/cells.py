@@ -21,7 +21,7 @@ from typing import Any
 
 from tangolab.machine import Machine
 from tangolab.nand.check import PageStatus, check_image
-from tangolab.nand.image import NandImage
+from tangolab.nand.image import NandImage, write_erased_image
 from tangolab.nand.layout import EccLayout, Geometry, compute_layout
 from tangolab.nand.pattern import PatternExpectation
 
@@ -126,17 +126,6 @@ def run_cell(machine: Machine, image: Path, layout_page_size: int, policy: str,
         wall_s=time.monotonic() - t0)
 
 
-def new_image(path: Path, geometry: Geometry) -> None:
-    size = geometry.blocks * geometry.pages_per_block * (geometry.page_size + geometry.oob_size)
-    with open(path, "wb") as f:
-        chunk = b"\xff" * (1 << 20)
-        left = size
-        while left:
-            n = min(left, len(chunk))
-            f.write(chunk[:n])
-            left -= n
-
-
 def _boot(cfg: Config, policy: str, image: Path) -> Machine:
     extra = ["-global", f"onfi-nand.blocks={cfg.blocks}"]
     m = Machine(name=f"exp-{policy}-{int(time.time() * 1000) % 10**9}", nand=image,
@@ -163,7 +152,7 @@ def run_policy(cfg: Config, policy: str, workdir: Path,
     geometry = Geometry(blocks=cfg.blocks)
     layout = compute_layout(geometry, EccLayout())
     image = workdir / f"nand-{policy}.img"
-    new_image(image, geometry)
+    write_erased_image(image, geometry.image_size, force=True)
     with NandImage(image, layout):
         pass  # validates the size against the layout before booting
     per_cell = -(-cfg.pages // geometry.pages_per_block)

@@ -5,7 +5,13 @@ page check (BCH with bchlib) and the seeded data pattern of the guest tool.
 """
 
 from tangolab.nand.check import CheckReport, PageCodec, PageRow, PageStatus, check_image
-from tangolab.nand.image import ImageError, NandImage, PageView, create_image
+from tangolab.nand.image import (
+    ImageError,
+    NandImage,
+    PageView,
+    create_image,
+    write_erased_image,
+)
 from tangolab.nand.layout import EccLayout, Geometry, LayoutError, PageLayout, compute_layout
 from tangolab.nand.pattern import PatternExpectation, pattern_bytes
 
@@ -26,4 +32,5 @@ __all__ = [
     "compute_layout",
     "create_image",
     "pattern_bytes",
+    "write_erased_image",
 ]

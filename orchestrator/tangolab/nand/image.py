@@ -12,14 +12,16 @@ and bad-block marker bytes by the `PageLayout`.
 
 from __future__ import annotations
 
+import contextlib
 import mmap
 import os
+import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
-from tangolab.errors import TangolabError
+from tangolab.errors import TangolabError, UsageError
 from tangolab.nand.layout import PageLayout
 
 
@@ -167,3 +169,34 @@ def create_image(
             f.seek(page * geo.raw_page_size)
             f.write(raw)
     return out
+
+
+def write_erased_image(path: Path, size: int, *, force: bool = False) -> Path:
+    """Write `size` bytes of 0xff to `path` (atomically: a temporary file in
+    the same directory, renamed), in 1 MiB writes."""
+    if path.exists() and not force:
+        raise UsageError(f"{path} exists: remove it or use --force")
+    if path.exists() and not path.is_file():
+        raise UsageError(f"{path} exists and is not a regular file")
+    directory = path.parent if str(path.parent) else Path(".")
+    if not directory.is_dir():
+        raise UsageError(f"{directory}: no such directory")
+    chunk = b"\xff" * (1 << 20)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            # reserve the space first: a full disk fails here, not half-way
+            with contextlib.suppress(OSError):
+                os.posix_fallocate(f.fileno(), 0, size)
+            left = size
+            while left:
+                n = min(left, len(chunk))
+                f.write(chunk[:n] if n < len(chunk) else chunk)
+                left -= n
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return path
