@@ -40,7 +40,9 @@ class BuildContext:
     def ccache_env(self) -> dict[str, str]:
         if not shutil.which("ccache"):
             return {}
-        return {"CCACHE_DIR": str(self.cache / "ccache"), "CCACHE_BASEDIR": str(self.build),
+        ccache = os.environ.get("TANGOLAB_CCACHE")
+        ccache_dir = Path(ccache).expanduser().absolute() if ccache else self.cache / "ccache"
+        return {"CCACHE_DIR": str(ccache_dir), "CCACHE_BASEDIR": str(self.build),
                 "CCACHE_NOHASHDIR": "1", "CCACHE_MAXSIZE": "5G"}
 
     def stamp_path(self, name: str) -> Path:
