@@ -27,20 +27,22 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from types import FrameType, ModuleType
-from typing import TYPE_CHECKING, Any
+from types import FrameType
+from typing import TYPE_CHECKING, Any, NoReturn
 
-from rich.console import Console
 from rich.text import Text
 
 from tangolab import __version__, instances
+from tangolab.build import TARGETS
+from tangolab.commands.options import add_artifact_options, artifacts_from_args, positive_float
 from tangolab.errors import QmpCommandError, TangolabError, UsageError
 from tangolab.paths import build_dir, runs_dir
+from tangolab.term import stderr_console
 
 if TYPE_CHECKING:
     from tangolab.machine import Machine
 
-_err = Console(stderr=True, highlight=False, soft_wrap=True)
+_err = stderr_console()
 
 
 def _say(message: str) -> None:
@@ -54,16 +56,6 @@ def _error(message: str) -> None:
 # --- argument parsing ----------------------------------------------------------
 
 
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
-    return value
-
-
 def _port(text: str) -> int:
     try:
         value = int(text)
@@ -74,15 +66,19 @@ def _port(text: str) -> int:
     return value
 
 
-BUILD_TARGETS = ("qemu", "kernel", "rootfs", "all")
-
-
 def _target(text: str) -> str:
-    if text not in BUILD_TARGETS:
+    if text not in TARGETS:
         raise argparse.ArgumentTypeError(
-            f"unknown target {text!r} (choose from {', '.join(BUILD_TARGETS)})"
+            f"unknown target {text!r} (choose from {', '.join(TARGETS)})"
         )
     return text
+
+
+class _Parser(argparse.ArgumentParser):
+    """Reports bad arguments in one line, like every other error (exit status 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"error: {self.prog}: {message} (see `{self.prog} --help`)\n")
 
 
 def _icount(text: str) -> int | str:
@@ -109,15 +105,15 @@ def _add_machine_options(p: argparse.ArgumentParser) -> None:
         metavar="ARGS",
         help="extra QEMU arguments (shell-quoted string; repeatable)",
     )
-    g.add_argument("--qemu", type=Path, metavar="BINARY", help="use this QEMU binary")
     g.add_argument("--ssh-port", type=_port, metavar="PORT", help="host port for SSH (free one)")
     g.add_argument(
-        "--boot-timeout", type=_positive_float, default=180.0, metavar="S", help="(180 s)"
+        "--boot-timeout", type=positive_float, default=180.0, metavar="S", help="(180 s)"
     )
+    add_artifact_options(p)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="tangolab",
         description="Emulated Sigma Designs tango4 (SMP8758) lab: build, boot, inspect.",
     )
@@ -145,9 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("boot", help="boot the guest; run a command or stay up")
     p.add_argument("--run", metavar="CMD", help="run CMD in the guest, print its output, exit")
     p.add_argument("--ssh", action="store_true", help="forward SSH; with --run, run CMD over SSH")
-    p.add_argument(
-        "--run-timeout", type=_positive_float, default=600.0, metavar="S", help="(600 s)"
-    )
+    p.add_argument("--run-timeout", type=positive_float, default=600.0, metavar="S", help="(600 s)")
     _add_machine_options(p)
 
     p = sub.add_parser("shell", help="boot the guest and attach to its serial console")
@@ -156,7 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("qmp", help="one QMP command against a running instance")
     p.add_argument("--instance", "-i", metavar="NAME", help="instance (default: the only one)")
-    p.add_argument("--timeout", type=_positive_float, default=30.0, metavar="S", help="(30 s)")
+    p.add_argument("--timeout", type=positive_float, default=30.0, metavar="S", help="(30 s)")
     p.add_argument("qmp_command", metavar="CMD", help="QMP command, e.g. query-status")
     p.add_argument("qmp_args", nargs="?", metavar="ARGS-JSON", help="arguments, a JSON object")
 
@@ -195,6 +189,7 @@ def _make_machine(args: argparse.Namespace, *, ssh: bool) -> Machine:
         except ValueError as e:
             raise UsageError(f"--qemu-args {chunk!r}: {e}") from None
     return Machine(
+        artifacts_from_args(args, _build(args)),
         name=args.name,
         memory=args.memory,
         smp=args.smp,
@@ -324,25 +319,18 @@ def cmd_ps(args: argparse.Namespace) -> int:
 
 
 def collect_info(build: Path) -> dict[str, Any]:
-    """Versions (from artifacts.json) and artifact paths of a build directory."""
-    from tangolab.machine import ARTIFACT_LAYOUT, find_artifacts
+    """Versions (from the records of completed builds) and artifact paths."""
+    from tangolab.build.artifacts import ARTIFACTS_FILE, build_command, load_artifacts
 
-    manifest = build / "artifacts.json"
+    manifest = build / ARTIFACTS_FILE
     if not manifest.is_file():
         raise TangolabError(f"nothing built yet ({manifest} not found): run `tangolab build all`")
-    artifacts = find_artifacts(build)
-    versions = getattr(artifacts, "versions", None)
-    if not versions:
-        try:
-            record = json.loads(manifest.read_text())
-        except (OSError, ValueError) as e:
-            raise TangolabError(f"cannot read {manifest}: {e}") from None
-        versions = record if isinstance(record, dict) else {}
-    paths = {}
-    for attr, (_, command) in ARTIFACT_LAYOUT.items():
-        path = Path(getattr(artifacts, attr))
-        paths[attr] = {"path": str(path), "exists": path.is_file(), "made_by": command}
-    return {"build_dir": str(build), "versions": versions, "artifacts": paths}
+    artifacts = load_artifacts(build)
+    paths = {
+        name: {"path": str(path), "exists": path.is_file(), "made_by": build_command(name)}
+        for name, path in artifacts.paths().items()
+    }
+    return {"build_dir": str(build), "versions": artifacts.versions, "artifacts": paths}
 
 
 def cmd_info(args: argparse.Namespace) -> int:
@@ -364,32 +352,11 @@ def cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
-def _build_module() -> ModuleType:
-    try:
-        return importlib.import_module("tangolab.build")
-    except ModuleNotFoundError as e:
-        if e.name == "tangolab.build":
-            raise TangolabError(
-                "the build pipeline (tangolab.build) is not part of this installation"
-            ) from None
-        raise
-
-
 def cmd_build(args: argparse.Namespace) -> int:
-    if args.jobs is not None and args.jobs < 1:
-        raise UsageError(f"--jobs must be at least 1, got {args.jobs}")
-    module = _build_module()
-    failure: Any = getattr(module, "BuildError", None)
-    failures: tuple[type[BaseException], ...] = (
-        (failure,) if isinstance(failure, type) and issubclass(failure, Exception) else ()
-    )
-    args.targets = args.targets or ["all"]
-    try:
-        status = module.main(args)
-    except failures as e:
-        _error(str(e))
-        return 1
-    return int(status or 0)
+    from tangolab.build import build, make_context
+
+    build(args.targets or ["all"], make_context(args.qemu_src, args.linux_src, args.jobs))
+    return 0
 
 
 COMMANDS = {
@@ -440,6 +407,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         with contextlib.suppress(OSError):
             sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the flush at exit
         return 141
+    except OSError as e:  # the host refused something: a file, a directory, a program
+        _error(str(e))
+        return 1
 
 
 if __name__ == "__main__":

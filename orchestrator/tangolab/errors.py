@@ -10,6 +10,8 @@ and keeps its traceback.
 
 from __future__ import annotations
 
+import shlex
+from collections.abc import Sequence
 from pathlib import Path
 
 
@@ -32,6 +34,50 @@ class MissingArtifactError(TangolabError):
         self.path = path
         self.build_command = build_command
         super().__init__(f"missing build artifact {path}: run `{build_command}` to make it")
+
+
+class BuildError(TangolabError):
+    """A build step failed: what, the command, its log and the log's last lines.
+
+    ``str()`` is one line saying what failed, with the command and the log
+    path, followed by the last lines of the log, indented with ``| ``.
+    """
+
+    #: Lines of the log's tail shown in the message.
+    tail_lines = 15
+    #: Longer command lines are cut in the message (the log has them whole).
+    command_width = 200
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        command: Sequence[str] | None = None,
+        log: Path | None = None,
+        tail: str = "",
+    ) -> None:
+        self.message = message
+        self.command = list(command) if command else None
+        self.log = log
+        self.tail = tail
+        super().__init__(message)
+
+    def __str__(self) -> str:
+        where = []
+        if self.command:
+            line = shlex.join(self.command)
+            if len(line) > self.command_width:
+                line = line[: self.command_width - 3] + "..."
+            where.append(f"command: {line}")
+        if self.log:
+            where.append(f"log: {self.log}")
+        text = self.message + (f" ({'; '.join(where)})" if where else "")
+        lines = [line for line in self.tail.rstrip().splitlines() if line.strip()]
+        return "\n".join([text, *(f"  | {line}" for line in lines[-self.tail_lines :])])
+
+
+class ExperimentError(TangolabError):
+    """An experiment could not run as configured, or the guest gave no result."""
 
 
 class InstanceError(TangolabError):

@@ -25,26 +25,25 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import importlib
 import os
 import re
 import shutil
 import tempfile
 import time
 import weakref
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Protocol
+from typing import Any
 
 from tangolab import instances
+from tangolab.build.artifacts import BOOT, Artifacts, load_artifacts
 from tangolab.console import CommandResult, SerialConsole
 from tangolab.errors import (
     CommandTimeout,
     GuestCommandError,
     MachineError,
-    MissingArtifactError,
     PortBusyError,
     QmpCommandError,
     QmpError,
@@ -58,104 +57,6 @@ from tangolab.ssh import SshSession, SshTimeout, check_port_free, free_port
 
 BASE_CMDLINE = "console=ttyS0,115200"
 _HOSTFWD_FAILED = "Could not set up host forwarding rule"
-
-#: attribute -> (path inside the build directory, command that makes it)
-ARTIFACT_LAYOUT: dict[str, tuple[str, str]] = {
-    "qemu": ("qemu/qemu-system-arm", "tangolab build qemu"),
-    "kernel": ("linux/zImage", "tangolab build kernel"),
-    "dtb": ("linux/tango4-qemu.dtb", "tangolab build kernel"),
-    "initrd": ("rootfs/initramfs.cpio.gz", "tangolab build rootfs"),
-    "ssh_key": ("rootfs/ssh/id_ed25519", "tangolab build rootfs"),
-}
-
-
-class ArtifactPaths(Protocol):
-    """What a Machine needs from the build (`tangolab.build.artifacts.Artifacts`)."""
-
-    @property
-    def qemu(self) -> Path: ...
-    @property
-    def kernel(self) -> Path: ...
-    @property
-    def dtb(self) -> Path: ...
-    @property
-    def initrd(self) -> Path: ...
-    @property
-    def ssh_key(self) -> Path: ...
-
-
-@dataclass(frozen=True)
-class BuildPaths:
-    """The artifact paths of a build directory by the documented layout."""
-
-    qemu: Path
-    kernel: Path
-    dtb: Path
-    initrd: Path
-    ssh_key: Path
-    versions: dict[str, Any] = field(default_factory=dict)
-
-    @classmethod
-    def in_dir(cls, build: Path) -> BuildPaths:
-        def path(attr: str) -> Path:
-            return build / ARTIFACT_LAYOUT[attr][0]
-
-        return cls(
-            qemu=path("qemu"),
-            kernel=path("kernel"),
-            dtb=path("dtb"),
-            initrd=path("initrd"),
-            ssh_key=path("ssh_key"),
-        )
-
-
-def _load_artifacts_function() -> Callable[[Path], Any] | None:
-    """The build pipeline's `load_artifacts`, if it is installed."""
-    try:
-        module = importlib.import_module("tangolab.build.artifacts")
-    except ModuleNotFoundError as e:
-        if e.name in ("tangolab.build", "tangolab.build.artifacts"):
-            return None
-        raise
-    loader = getattr(module, "load_artifacts", None)
-    return loader if callable(loader) else None
-
-
-def find_artifacts(build: Path | None = None) -> ArtifactPaths:
-    """The artifacts of `build` (default: `build_dir()`), not yet checked.
-
-    Uses the build pipeline's ``artifacts.json`` reader when the pipeline and
-    the file exist, and the documented layout otherwise.
-    """
-    build = build_dir() if build is None else build
-    loader = _load_artifacts_function()
-    manifest = build / "artifacts.json"
-    if loader is None or not manifest.exists():
-        return BuildPaths.in_dir(build)
-    try:
-        artifacts: ArtifactPaths = loader(build)
-    except TangolabError:
-        raise
-    except Exception as e:
-        raise TangolabError(f"cannot read {manifest}: {e}") from e
-    return artifacts
-
-
-def check_artifacts(artifacts: ArtifactPaths, *, ssh: bool, qemu: Path | None = None) -> None:
-    """Raise MissingArtifactError naming the first missing file and its build command.
-
-    `qemu` replaces the build's QEMU binary; the SSH key is needed only with `ssh`.
-    """
-    for attr, (_, command) in ARTIFACT_LAYOUT.items():
-        if attr == "ssh_key" and not ssh:
-            continue
-        path = Path(getattr(artifacts, attr))
-        if attr == "qemu" and qemu is not None:
-            path = qemu
-        if not path.is_file():
-            raise MissingArtifactError(path, command)
-        if attr == "qemu" and not os.access(path, os.X_OK):
-            raise TangolabError(f"{path} is not executable")
 
 
 def _opt(value: str | Path) -> str:
@@ -176,7 +77,9 @@ def _close_all() -> None:
 class Machine:
     """A tango4 guest in QEMU (context manager; see the module documentation).
 
-    Options: `memory` (MiB), `smp` (CPUs), `icount` (an int is the shift of
+    Options: `artifacts` (the files to boot, default the build's:
+    `tangolab.build.artifacts.Artifacts`; `Artifacts.with_files` puts your
+    own kernel, dtb or initramfs in), `memory` (MiB), `smp` (CPUs), `icount` (an int is the shift of
     ``-icount shift=N``, a string a whole ``-icount`` spec), `nand` (raw
     image for chip select 0), `append` (added to the kernel command line),
     `extra_args` (appended to QEMU's command line), `ssh` (forward a host port
@@ -193,7 +96,7 @@ class Machine:
 
     def __init__(
         self,
-        artifacts: ArtifactPaths | None = None,
+        artifacts: Artifacts | None = None,
         *,
         name: str | None = None,
         memory: int = 512,
@@ -259,14 +162,17 @@ class Machine:
     # --- artifacts and command line -----------------------------------------
 
     @property
-    def artifacts(self) -> ArtifactPaths:
+    def artifacts(self) -> Artifacts:
+        """The files this machine boots: `artifacts`, else the build's; `qemu` wins."""
         if self._artifacts is None:
-            self._artifacts = find_artifacts(self.build)
+            self._artifacts = load_artifacts(self.build)
+        if self._qemu_override is not None:
+            self._artifacts = replace(self._artifacts, qemu=self._qemu_override)
         return self._artifacts
 
     @property
     def qemu_binary(self) -> Path:
-        return self._qemu_override or Path(self.artifacts.qemu)
+        return self.artifacts.qemu
 
     @property
     def kernel_cmdline(self) -> str:
@@ -347,7 +253,7 @@ class Machine:
         self._own_socket = self._socket_dir / "qmp-machine.sock"
 
     def _start(self) -> None:
-        check_artifacts(self.artifacts, ssh=self.ssh_enabled, qemu=self._qemu_override)
+        self.artifacts.check(*BOOT, *(("ssh_key",) if self.ssh_enabled else ()))
         if self.nand is not None and not self.nand.is_file():
             raise UsageError(f"NAND image not found: {self.nand}")
         if self._requested_port is not None:
@@ -555,7 +461,7 @@ class Machine:
             )
         console = self._require_console()
         if self._ssh is None:
-            session = SshSession(self.ssh_port, Path(self.artifacts.ssh_key))
+            session = SshSession(self.ssh_port, self.artifacts.ssh_key)
             try:
                 session.connect(self.ssh_timeout, alive=console.is_alive)
             except SshError as e:

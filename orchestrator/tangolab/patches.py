@@ -12,6 +12,7 @@ part of the export, so a successful export proves the series applies.
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -19,7 +20,11 @@ from pathlib import Path
 
 from .build import make_context
 from .build.overlay import read_series
-from .build.runner import BuildError, run, step
+from .build.runner import BuildError, capture, run, step
+from .errors import UsageError
+
+#: In an output directory, the list of the files an export wrote there.
+OUT_RECORD = ".tangolab-patches.json"
 
 IDENT = ["-c", "user.name=tangolab", "-c", "user.email=tangolab@users.noreply.invalid"]
 
@@ -41,7 +46,7 @@ def _base_repo(pristine: Path, cache: Path, version: str, log: Path) -> Path:
         step(f"export: making a git tree of Linux {version} (once)")
         shutil.rmtree(repo, ignore_errors=True)
         repo.parent.mkdir(parents=True, exist_ok=True)
-        subprocess.run(["cp", "-a", "--reflink=auto", str(pristine), str(repo)], check=True)
+        run(["cp", "-a", "--reflink=auto", pristine, repo], log=log, title="copy the Linux tree")
         _git(repo, "init", "-q", log=log)
         _git(repo, "add", "-f", "-A", log=log)
         _git(repo, "commit", "-q", "-m", f"Linux {version}", log=log)
@@ -53,7 +58,33 @@ def _base_repo(pristine: Path, cache: Path, version: str, log: Path) -> Path:
     return repo
 
 
+def prepare_out(out: Path) -> None:
+    """Make `out` ready for a new series, deleting nothing of anybody else's.
+
+    A missing directory is created; an empty one is used. In a directory a
+    previous export wrote to, the files that export wrote (and only those)
+    are removed. Any other non-empty directory is refused (UsageError).
+    """
+    record = out / OUT_RECORD
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out}: exists and is not a directory")
+    if out.is_dir() and not record.is_file() and any(out.iterdir()):
+        raise UsageError(f"--out {out}: directory not empty and not written by `tangolab "
+                         "patches export`; give a new or empty directory")
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        written = json.loads(record.read_text()) if record.is_file() else []
+    except ValueError:
+        raise UsageError(f"{record}: not a record of an export; remove it by hand") from None
+    for name in written if isinstance(written, list) else []:
+        if isinstance(name, str) and "/" not in name and name not in ("", ".", ".."):
+            (out / name).unlink(missing_ok=True)
+    record.write_text("[]\n")
+
+
 def export(out: Path, check: bool = True) -> ExportResult:
+    """Export the series into `out` (see `prepare_out`), checked unless not `check`."""
+    prepare_out(out)
     ctx = make_context()
     log = ctx.logs / "export.log"
     src = ctx.upstreams.linux(ctx.linux_src)
@@ -75,16 +106,21 @@ def export(out: Path, check: bool = True) -> ExportResult:
                 shutil.copyfile(srcf, dst)
             _git(repo, "add", "-f", *files, log=log)
             _git(repo, "commit", "-q", "--amend", "--no-edit", log=log)
-    shutil.rmtree(out, ignore_errors=True)
-    out.mkdir(parents=True)
-    _git(repo, "format-patch", "-q", "-o", str(out), "tangolab-base..tangolab", log=log)
-    patches = sorted(out.glob("*.patch"))
+    printed = capture(["git", *IDENT, "format-patch", "-o", out, "tangolab-base..tangolab"],
+                      cwd=repo)
+    names = [Path(line).name for line in printed.splitlines() if line.strip()]
+    (out / OUT_RECORD).write_text(json.dumps(names) + "\n")
+    patches = [out / n for n in names]
     results: dict[str, str] = {}
     clean = True
     if check:
         for p in patches:
-            res = subprocess.run(["perl", "scripts/checkpatch.pl", "--strict", str(p)],
-                                 cwd=repo, capture_output=True, text=True, check=False)
+            argv = ["perl", "scripts/checkpatch.pl", "--strict", str(p)]
+            try:
+                res = subprocess.run(argv, cwd=repo, capture_output=True, text=True,
+                                     check=False)
+            except OSError as e:
+                raise BuildError(f"cannot run perl: {e.strerror}", command=argv) from None
             summary = next((line for line in res.stdout.splitlines()
                             if line.startswith("total:")), res.stdout.strip()[-200:])
             results[p.name] = summary

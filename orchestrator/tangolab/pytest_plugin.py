@@ -57,6 +57,7 @@ and QEMU's stderr, and the path of the run directory.
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
 import shutil
@@ -72,8 +73,9 @@ from tangolab.errors import MissingArtifactError, TangolabError
 from tangolab.paths import build_dir
 
 if TYPE_CHECKING:
+    from tangolab.build.artifacts import Artifacts
     from tangolab.faults import Faults
-    from tangolab.machine import ArtifactPaths, Machine
+    from tangolab.machine import Machine
 
 MARKER = "tangolab"
 DEFAULT_BLOCKS = 64
@@ -245,21 +247,26 @@ def tangolab_build(pytestconfig: pytest.Config) -> Path:
         raise pytest.UsageError(f"tangolab: {e} (or give --tangolab-build DIR)") from None
 
 
+def _skip(reason: str) -> None:
+    """Skip, or fail when TANGOLAB_REQUIRE_SYSTEM=1 (CI: nothing may be skipped)."""
+    if os.environ.get("TANGOLAB_REQUIRE_SYSTEM") == "1":
+        pytest.fail(f"{reason} (TANGOLAB_REQUIRE_SYSTEM=1)", pytrace=False)
+    pytest.skip(reason)
+
+
 @pytest.fixture(scope="session")
-def tangolab_artifacts(tangolab_build: Path) -> ArtifactPaths:
+def tangolab_artifacts(tangolab_build: Path) -> Artifacts:
     """The build's artifacts; skips (naming the build command) if one is missing."""
-    import os
+    from tangolab.build.artifacts import BOOT, load_artifacts
 
-    from tangolab.machine import check_artifacts, find_artifacts
-
+    qemu = os.environ.get("TANGOLAB_QEMU")
     try:
-        artifacts = find_artifacts(tangolab_build)
-        qemu = os.environ.get("TANGOLAB_QEMU")
-        check_artifacts(artifacts, ssh=False, qemu=Path(qemu) if qemu else None)
+        artifacts = load_artifacts(tangolab_build).with_files(qemu=Path(qemu) if qemu else None)
+        artifacts.check(*BOOT)
     except MissingArtifactError as e:
-        pytest.skip(f"tangolab: {e}")
+        _skip(f"tangolab: {e}")
     except TangolabError as e:
-        pytest.skip(f"tangolab: unusable build in {tangolab_build}: {e}")
+        _skip(f"tangolab: unusable build in {tangolab_build}: {e}")
     return artifacts
 
 
@@ -285,16 +292,18 @@ def _new_image(path: Path, cfg: MachineConfig) -> Path:
 
 def _start(
     cfg: MachineConfig,
-    artifacts: ArtifactPaths,
+    artifacts: Artifacts,
     build: Path,
     image: Path,
     nodeid: str,
 ) -> Machine:
     from tangolab.machine import Machine
 
-    key = Path(artifacts.ssh_key)
-    if cfg.ssh and not key.is_file():
-        pytest.skip(f"tangolab: {MissingArtifactError(key, 'tangolab build rootfs')}")
+    if cfg.ssh:
+        try:
+            artifacts.check("ssh_key")
+        except MissingArtifactError as e:
+            _skip(f"tangolab: {e}")
     machine = Machine(
         artifacts,
         name=_instance_name(nodeid),
@@ -334,7 +343,7 @@ def tango_nand_image(tmp_path: Path, tango_machine_config: MachineConfig) -> Pat
 @pytest.fixture
 def tango_machine(
     request: pytest.FixtureRequest,
-    tangolab_artifacts: ArtifactPaths,
+    tangolab_artifacts: Artifacts,
     tangolab_build: Path,
     tango_machine_config: MachineConfig,
     tango_nand_image: Path,
@@ -353,7 +362,7 @@ def tango_machine(
 @pytest.fixture(scope="module")
 def tango_machine_module(
     request: pytest.FixtureRequest,
-    tangolab_artifacts: ArtifactPaths,
+    tangolab_artifacts: Artifacts,
     tangolab_build: Path,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Machine]:

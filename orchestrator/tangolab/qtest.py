@@ -48,10 +48,10 @@ def qemu_binary() -> Path:
     env = os.environ.get("TANGOLAB_QEMU")
     if env:
         return Path(env)
-    from tangolab.build.artifacts import default_paths
+    from tangolab.build.artifacts import Artifacts
     from tangolab.paths import build_dir
 
-    return default_paths(build_dir())["qemu"]
+    return Artifacts.in_dir(build_dir()).qemu
 
 
 class QTestError(TangolabError):

@@ -8,7 +8,6 @@ import json
 import os
 import socket
 import sys
-import types
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,10 @@ from typing import Any
 import pexpect
 import pytest
 
+import tangolab.build
 from tangolab import instances
+from tangolab.build.context import BuildContext
+from tangolab.build.runner import run
 from tangolab.cli import main, parse_qmp_args
 from tangolab.errors import UsageError
 from tangolab.machine import Machine
@@ -113,7 +115,9 @@ def test_bad_arguments_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str
     with pytest.raises(SystemExit) as e:
         main(argv)
     assert e.value.code == 2
-    assert "usage: tangolab" in capsys.readouterr().err
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.startswith("error: tangolab")
+    assert "--help`)" in line
 
 
 def test_bad_machine_values_exit_2(fake_build: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -234,49 +238,73 @@ def test_info_json(fake_build: Path, capsys: pytest.CaptureFixture[str]) -> None
     assert "(missing: run `tangolab build rootfs`)" in out
 
 
-class FakeBuildError(Exception):
-    pass
-
-
-def fake_build_module(calls: list[Any], fail: bool = False) -> types.ModuleType:
-    module = types.ModuleType("tangolab.build")
-
-    def build_main(args: Any) -> int:
-        calls.append(args)
-        if fail:
-            raise FakeBuildError("kernel build failed (exit status 2)\nsee build/logs/kernel.log")
-        return 0
-
-    module.main = build_main  # type: ignore[attr-defined]
-    module.BuildError = FakeBuildError  # type: ignore[attr-defined]
-    return module
-
-
 def test_build_delegates_to_the_pipeline(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    calls: list[Any] = []
-    monkeypatch.setitem(sys.modules, "tangolab.build", fake_build_module(calls))
-    monkeypatch.setenv("TANGOLAB_BUILD", str(tmp_path))
+    calls: list[tuple[list[str], BuildContext]] = []
+
+    def fake_build(targets: list[str], ctx: BuildContext) -> dict[str, Any]:
+        calls.append((targets, ctx))
+        return {}
+
+    monkeypatch.setattr(tangolab.build, "build", fake_build)
+    monkeypatch.setenv("TANGOLAB_BUILD", str(tmp_path / "build"))
+    monkeypatch.delenv("TANGOLAB_LINUX_SRC", raising=False)
+    monkeypatch.delenv("TANGOLAB_QEMU_SRC", raising=False)
     assert run_cli(capsys, "build", "kernel", "rootfs", "-j", "3")[0] == 0
-    assert calls[-1].targets == ["kernel", "rootfs"]
-    assert calls[-1].jobs == 3
-    assert run_cli(capsys, "build", "--linux-src", "/src/linux")[0] == 0
-    assert calls[-1].targets == ["all"]
-    assert calls[-1].linux_src == Path("/src/linux")
+    assert calls[-1][0] == ["kernel", "rootfs"]
+    assert calls[-1][1].jobs == 3
+    assert calls[-1][1].build == tmp_path / "build"
+    linux = tmp_path / "linux"
+    linux.mkdir()
+    (linux / "Makefile").write_text("VERSION = 6\nPATCHLEVEL = 12\nSUBLEVEL = 1\n")
+    assert run_cli(capsys, "build", "--linux-src", str(linux))[0] == 0
+    assert calls[-1][0] == ["all"]
+    assert calls[-1][1].linux_src == linux
     code, _, err = run_cli(capsys, "build", "-j", "0")
     assert code == 2
     assert "--jobs" in err
+    assert len(calls) == 2
 
 
-def test_build_failure_is_reported_without_traceback(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+def test_bad_linux_src_fails_before_building(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    calls: list[Any] = []
-    monkeypatch.setitem(sys.modules, "tangolab.build", fake_build_module(calls, fail=True))
+    monkeypatch.setattr(tangolab.build, "build", lambda *a: pytest.fail("must not build"))
+    monkeypatch.setenv("TANGOLAB_BUILD", str(tmp_path / "build"))
+    code, out, err = run_cli(capsys, "build", "kernel", "--linux-src", "/nonexistent")
+    assert (code, out) == (2, "")
+    assert err == "error: Linux source tree /nonexistent: no such directory\n"
+    (tmp_path / "notlinux").mkdir()
+    code, _, err = run_cli(capsys, "build", "--linux-src", str(tmp_path / "notlinux"))
+    assert code == 2
+    assert err == f"error: {tmp_path / 'notlinux'} is not a Linux source tree: it has no Makefile\n"
+    monkeypatch.setenv("TANGOLAB_QEMU_SRC", str(tmp_path / "notlinux"))
     code, _, err = run_cli(capsys, "build", "qemu")
-    assert code == 1
-    assert "error: kernel build failed (exit status 2)" in err
+    assert code == 2
+    assert "is not a QEMU source tree: it has no VERSION" in err
+
+
+def test_build_failure_is_one_line_with_command_log_and_tail(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    log = tmp_path / "kernel.log"
+
+    def failing_build(targets: list[str], ctx: BuildContext) -> dict[str, Any]:
+        run(["sh", "-c", "echo compiling; echo 'foo.c:1: error: bad' >&2; exit 2"],
+            log=log, title="build Linux")  # fmt: skip
+        return {}
+
+    monkeypatch.setattr(tangolab.build, "build", failing_build)
+    monkeypatch.setenv("TANGOLAB_BUILD", str(tmp_path / "build"))
+    code, out, err = run_cli(capsys, "build", "kernel")
+    assert (code, out) == (1, "")
+    first, *rest = err.splitlines()
+    assert first == (
+        "error: build Linux failed (exit status 2) (command: sh -c 'echo compiling; "
+        f"echo '\"'\"'foo.c:1: error: bad'\"'\"' >&2; exit 2'; log: {log})"
+    )
+    assert rest == ["  | compiling", "  | foo.c:1: error: bad"]
     assert "Traceback" not in err
 
 

@@ -15,42 +15,59 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ..errors import UsageError
 from ..paths import build_dir, cache_dir, repo_root
 from .artifacts import update_record
 from .context import BuildContext
 from .kernel import build_kernel
 from .qemu import build_qemu
 from .rootfs import build_rootfs
-from .runner import BuildError, console, step
+from .runner import BuildError, step
+from .sources import kernel_version, user_source_tree
 
 TARGETS = ("qemu", "kernel", "rootfs", "all")
+PARTS = ("qemu", "kernel", "rootfs")
 
-__all__ = ["TARGETS", "BuildError", "build", "make_context"]
+__all__ = ["PARTS", "TARGETS", "BuildError", "build", "make_context"]
 
 
 def make_context(qemu_src: Path | None = None, linux_src: Path | None = None,
                  jobs: int | None = None) -> BuildContext:
+    """The context of a build; the source trees default to $TANGOLAB_QEMU_SRC and
+    $TANGOLAB_LINUX_SRC (checked here, before anything is built)."""
+    if jobs is not None and jobs < 1:
+        raise UsageError(f"--jobs must be at least 1, got {jobs}")
     env_q = os.environ.get("TANGOLAB_QEMU_SRC")
     env_l = os.environ.get("TANGOLAB_LINUX_SRC")
-    return BuildContext(repo=repo_root(), build=build_dir(), cache=cache_dir(),
-                        qemu_src=qemu_src or (Path(env_q) if env_q else None),
-                        linux_src=linux_src or (Path(env_l) if env_l else None),
-                        jobs=jobs or os.cpu_count() or 1)
+    ctx = BuildContext(repo=repo_root(), build=build_dir(), cache=cache_dir(),
+                       qemu_src=qemu_src or (Path(env_q) if env_q else None),
+                       linux_src=linux_src or (Path(env_l) if env_l else None),
+                       jobs=jobs or os.cpu_count() or 1)
+    if ctx.qemu_src is not None:
+        user_source_tree(ctx.qemu_src, "QEMU", "VERSION", lambda t: t.strip())
+    if ctx.linux_src is not None:
+        user_source_tree(ctx.linux_src, "Linux", "Makefile", kernel_version)
+    return ctx
 
 
 def build(targets: Sequence[str], ctx: BuildContext | None = None) -> dict[str, Any]:
-    """Build the named parts ('all' = everything) and return their records."""
-    ctx = ctx or make_context()
+    """Build the named parts ('all' = everything) and return their records.
+
+    Each part's record goes to artifacts.json when its build completes.
+    """
     wanted = set(targets) if targets else {"all"}
     unknown = wanted - set(TARGETS)
     if unknown:
-        raise BuildError(f"unknown build target {sorted(unknown)[0]!r}: "
+        raise UsageError(f"unknown build target {sorted(unknown)[0]!r}: "
                          f"choose from {', '.join(TARGETS)}")
+    ctx = ctx or make_context()
     if "all" in wanted:
-        wanted = {"qemu", "kernel", "rootfs"}
+        wanted = set(PARTS)
+    if "rootfs" in wanted:
+        wanted.add("kernel")  # the root file system holds the kernel's modules
     done: dict[str, Any] = {}
     timings: dict[str, float] = {}
-    for part in ("qemu", "kernel", "rootfs"):
+    for part in PARTS:
         if part not in wanted:
             continue
         t0 = time.monotonic()
@@ -59,26 +76,10 @@ def build(targets: Sequence[str], ctx: BuildContext | None = None) -> dict[str, 
         elif part == "kernel":
             info = build_kernel(ctx)
         else:
-            kinfo = done.get("kernel") or build_kernel(ctx)
-            info = build_rootfs(ctx, kinfo)
+            info = build_rootfs(ctx, done["kernel"])
         timings[part] = time.monotonic() - t0
         done[part] = info
         update_record(ctx.build, part, info)
     summary = ", ".join(f"{k} {v:.0f}s" for k, v in timings.items())
     step(f"build done ({summary}); artifacts in {ctx.build}")
-    console.print(f"[dim]timings: {summary}[/]")
     return done
-
-
-def main(args: object) -> int:
-    """Entry point for `tangolab build`; args is the CLI's namespace.
-
-    Uses args.targets (list of names), and optionally args.qemu_src,
-    args.linux_src (paths) and args.jobs.
-    """
-    targets = list(getattr(args, "targets", None) or ["all"])
-    qsrc, lsrc = getattr(args, "qemu_src", None), getattr(args, "linux_src", None)
-    ctx = make_context(Path(qsrc) if qsrc else None, Path(lsrc) if lsrc else None,
-                       getattr(args, "jobs", None))
-    build(targets, ctx)
-    return 0

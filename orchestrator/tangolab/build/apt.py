@@ -14,13 +14,16 @@ import functools
 import os
 import re
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .runner import BuildError, capture, run
+from .runner import BuildError, capture, run, step
 
 SYSTEM_SOURCES = [Path("/etc/apt/sources.list"), Path("/etc/apt/sources.list.d")]
 DEFAULT_KEYRING = Path("/usr/share/keyrings/debian-archive-keyring.gpg")
+#: Age (s) after which the package indexes are fetched again.
+INDEX_MAX_AGE = 24 * 3600
 DEBIAN_CODENAMES = {"buster", "bullseye", "bookworm", "trixie", "forky", "sid", "unstable",
                     "stable", "testing", "oldstable"}
 
@@ -151,17 +154,28 @@ class AptRepo:
         return out
 
     def update(self) -> None:
-        """Fetch the indexes (once; `refresh` again after a day)."""
+        """Fetch the indexes, unless they were fetched less than INDEX_MAX_AGE ago.
+
+        A new Debian point release thus reaches the build within a day. When
+        a refresh fails but older indexes exist, those are used (with a note).
+        """
         stamp = self.root / "updated"
-        if stamp.exists():
+        if stamp.exists() and time.time() - stamp.stat().st_mtime < INDEX_MAX_AGE:
             return
-        run(["apt-get", *self.options(), "update"], log=self.log,
-            title=f"apt update ({self.suite}/{self.arch})")
-        out = self.log.read_text(errors="replace")
-        last = out[out.rfind("$ apt-get"):]
-        if re.search(r"^(E|W): Failed to fetch", last, re.M):
-            raise BuildError(f"apt could not fetch the {self.suite} {self.arch} index",
-                             log=self.log, tail="\n".join(last.splitlines()[-8:]))
+        try:
+            run(["apt-get", *self.options(), "update"], log=self.log,
+                title=f"apt update ({self.suite}/{self.arch})")
+            out = self.log.read_text(errors="replace")
+            last = out[out.rfind("$ apt-get"):]
+            if re.search(r"^(E|W): Failed to fetch", last, re.M):
+                raise BuildError(f"apt could not fetch the {self.suite} {self.arch} index",
+                                 log=self.log, tail="\n".join(last.splitlines()[-8:]))
+        except BuildError as e:
+            if not stamp.exists():
+                raise
+            when = time.strftime("%Y-%m-%d", time.localtime(stamp.stat().st_mtime))
+            step(f"[yellow]{e.message}; using the index of {when}[/]")
+            return
         stamp.touch()
 
     def source_versions(self, package: str) -> list[str]:

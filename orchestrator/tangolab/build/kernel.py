@@ -14,8 +14,9 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from .artifacts import Artifacts, drop_record
 from .context import BuildContext, digest_paths
-from .overlay import overlay_files, read_series, sync_tree
+from .overlay import overlay_files, read_series, sync_tree, work_tree_source
 from .runner import BuildError, capture, run, step
 
 ARCH = "arm"
@@ -47,7 +48,8 @@ def check_config(config: Path, fragment: Path) -> list[str]:
 
 def build_kernel(ctx: BuildContext) -> dict[str, Any]:
     src = ctx.upstreams.linux(ctx.linux_src)
-    out = ctx.build / "linux"
+    art = Artifacts.in_dir(ctx.build)
+    out = art.kernel.parent
     work, obj = out / "src", out / "obj"
     log = ctx.logs / "kernel.log"
     guest = ctx.repo / "guest"
@@ -56,20 +58,21 @@ def build_kernel(ctx: BuildContext) -> dict[str, Any]:
     digest = digest_paths([guest / "linux", guest / "patches", fragment],
                           extra=src.origin)
     zimage, dtb = obj / "arch/arm/boot/zImage", obj / "arch/arm/boot/dts" / DTB
-    info: dict[str, Any] = {"version": src.version, "origin": src.origin,
-                            "zimage": str(out / "zImage"), "dtb": str(out / "tango4-qemu.dtb"),
+    info: dict[str, Any] = {**src.record(), "zimage": str(art.kernel), "dtb": str(art.dtb),
                             "modules": str(mods)}
     stamp = ctx.read_stamp("kernel")
-    if (stamp and stamp.get("digest") == digest and zimage.exists() and dtb.exists()
-            and ctx.linux_src is None):
+    if (stamp and stamp.get("digest") == digest and isinstance(stamp.get("info"), dict)
+            and {k: stamp["info"].get(k) for k in info} == info
+            and art.kernel.exists() and art.dtb.exists() and ctx.linux_src is None
+            and work_tree_source(work) == src.record()):
         step(f"Linux {src.version}: up to date")
-        info["release"] = stamp.get("release")
-        return info
+        return dict(stamp["info"])
 
+    drop_record(ctx.build, "kernel")
     step(f"Linux {src.version}: preparing the tree ({src.origin})")
     series = read_series(guest / "patches")
-    changed = sync_tree(src.path, work, [p for p, _ in series],
-                        overlay_files(guest / "linux", set()), log)
+    changed = sync_tree(src, work, [p for p, _ in series],
+                        overlay_files(guest / "linux", set()), log, derived=[obj])
     if changed:
         step(f"Linux: {len(changed)} file(s) changed in the work tree")
     make = make_args(ctx, obj)
@@ -100,10 +103,10 @@ def build_kernel(ctx: BuildContext) -> dict[str, Any]:
     run([*make, f"INSTALL_MOD_PATH={mods}", "INSTALL_MOD_STRIP=1", "modules_install"], cwd=work,
         log=log, title="install modules")
     release = capture([*make, "-s", "kernelrelease"], cwd=work).strip()
-    for f, name in ((zimage, "zImage"), (dtb, "tango4-qemu.dtb")):
+    for f, dest in ((zimage, art.kernel), (dtb, art.dtb)):
         if not f.exists():
             raise BuildError(f"make succeeded but {f} is missing", log=log)
-        shutil.copyfile(f, out / name)
-    ctx.write_stamp("kernel", {"digest": digest, "release": release})
+        shutil.copyfile(f, dest)
     info["release"] = release
+    ctx.write_stamp("kernel", {"digest": digest, "info": info})
     return info

@@ -2,7 +2,8 @@
 # Copyright (c) 2026 tangolab developers
 """Keep a work tree equal to pristine upstream + our patches + our files.
 
-The work tree is copied from the pristine tree once. On every build the
+The work tree is copied from the pristine tree once (again when the
+pristine tree changes: it records which one it was made from). On every build the
 wanted content of each file we own (files touched by a patch, files of the
 overlay) is computed away from the work tree, and only files whose content
 differs are written, so a change to one model file makes ninja or make
@@ -17,11 +18,14 @@ import re
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
-from .runner import BuildError
+from .runner import BuildError, run
+from .sources import SourceTree
 
 MANIFEST = ".tangolab-owned.json"
+SOURCE_RECORD = ".tangolab-source.json"
 _PATCH_PATH = re.compile(r"^\+\+\+ b/(\S+)|^--- a/(\S+)", re.M)
 
 
@@ -77,9 +81,13 @@ def wanted_content(pristine: Path, patches: list[Path], overlay: dict[str, Path]
                 (t / rel).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(src, t / rel)
         for p in patches:
-            res = subprocess.run(["patch", "-p1", "--batch", "--forward", "--no-backup-if-mismatch",
-                                  "-d", str(t), "-i", str(p)], capture_output=True, text=True,
-                                 check=False)
+            argv = ["patch", "-p1", "--batch", "--forward", "--no-backup-if-mismatch",
+                    "-d", str(t), "-i", str(p)]
+            try:
+                res = subprocess.run(argv, capture_output=True, text=True, check=False)
+            except OSError as e:
+                raise BuildError(f"cannot run patch: {e.strerror} (install the Debian "
+                                 "package patch)", command=argv) from None
             with open(log, "a") as logf:
                 logf.write(f"\n$ patch -p1 -i {p}\n{res.stdout}{res.stderr}")
             if res.returncode != 0:
@@ -96,18 +104,39 @@ def wanted_content(pristine: Path, patches: list[Path], overlay: dict[str, Path]
     return want
 
 
-def sync_tree(pristine: Path, work: Path, patches: list[Path], overlay: dict[str, Path],
-              log: Path) -> list[str]:
-    """Bring work up to date; return the files that were (re)written."""
-    if not (work / MANIFEST).exists():
-        if work.exists():
-            shutil.rmtree(work)
+def work_tree_source(work: Path) -> dict[str, str] | None:
+    """What a work tree records about the pristine tree it was copied from."""
+    try:
+        data = json.loads((work / SOURCE_RECORD).read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def sync_tree(source: SourceTree, work: Path, patches: list[Path], overlay: dict[str, Path],
+              log: Path, *, derived: Sequence[Path] = ()) -> list[str]:
+    """Bring work up to date; return the files that were (re)written.
+
+    The work tree records the pristine tree (path, version, origin) it was
+    copied from. When that is not `source` (another --linux-src, a new Debian
+    point release), the work tree is made again from `source`, and the
+    `derived` directories (the object trees built from it) are removed:
+    a copied tree keeps its files' old times, which make and ninja would
+    take for "older than the objects".
+    """
+    if work_tree_source(work) != source.record() or not (work / MANIFEST).exists():
+        for d in (work, *derived):
+            if d.exists() or d.is_symlink():
+                shutil.rmtree(d)
         work.parent.mkdir(parents=True, exist_ok=True)
         tmp = work.with_name(work.name + ".tmp")
         shutil.rmtree(tmp, ignore_errors=True)
-        subprocess.run(["cp", "-a", "--reflink=auto", f"{pristine}/.", str(tmp)], check=True)
+        run(["cp", "-a", "--reflink=auto", f"{source.path}/.", tmp], log=log,
+            title=f"copy {source.path}")
         (tmp / MANIFEST).write_text("[]")
+        (tmp / SOURCE_RECORD).write_text(json.dumps(source.record(), indent=2) + "\n")
         tmp.rename(work)
+    pristine = source.path
     before = set(json.loads((work / MANIFEST).read_text()))
     want = wanted_content(pristine, patches, overlay, log)
     changed = []

@@ -11,11 +11,11 @@ hw-models/configs/devices/arm-softmmu/tango4.mak.
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 from typing import Any
 
+from .artifacts import Artifacts, drop_record
 from .context import BuildContext, digest_paths
-from .overlay import overlay_files, read_series, sync_tree
+from .overlay import overlay_files, read_series, sync_tree, work_tree_source
 from .runner import BuildError, run, step
 
 CONFIGURE_ARGS = [
@@ -43,26 +43,28 @@ CONFIGURE_ARGS = [
 
 def build_qemu(ctx: BuildContext) -> dict[str, Any]:
     src = ctx.upstreams.qemu(ctx.qemu_src)
-    out = ctx.build / "qemu"
+    link = Artifacts.in_dir(ctx.build).qemu
+    out = link.parent
     work, obj = out / "src", out / "obj"
-    binary = obj / "qemu-system-arm"
+    binary = obj / link.name
     log = ctx.logs / "qemu.log"
     models, patches = ctx.repo / "hw-models", ctx.repo / "qemu-patches"
     cc = "ccache gcc" if ctx.ccache_env() else "gcc"
     args = [*CONFIGURE_ARGS, f"--cc={cc}"]
     digest = digest_paths([models, patches], extra=f"{src.origin}\n{args}")
-    info = {"version": src.version, "origin": src.origin, "binary": str(out / "qemu-system-arm"),
-            "configure": args}
+    info: dict[str, Any] = {**src.record(), "binary": str(link), "configure": args}
     stamp = ctx.read_stamp("qemu")
-    if (stamp and stamp.get("digest") == digest and binary.exists()
-            and ctx.qemu_src is None):
+    if (stamp and stamp.get("digest") == digest and stamp.get("info") == info
+            and binary.exists() and ctx.qemu_src is None
+            and work_tree_source(work) == src.record()):
         step(f"QEMU {src.version}: up to date")
         return info
 
+    drop_record(ctx.build, "qemu")
     step(f"QEMU {src.version}: preparing the tree ({src.origin})")
     series = read_series(patches)
-    changed = sync_tree(src.path, work, [p for p, _ in series],
-                        overlay_files(models, {"HARDWARE.md"}), log)
+    changed = sync_tree(src, work, [p for p, _ in series],
+                        overlay_files(models, {"HARDWARE.md"}), log, derived=[obj])
     if changed:
         step(f"QEMU: {len(changed)} file(s) changed in the work tree")
 
@@ -76,13 +78,12 @@ def build_qemu(ctx: BuildContext) -> dict[str, Any]:
         ctx.write_stamp("qemu-configure", {"args": args})
 
     step("QEMU: build")
-    run(["ninja", "-j", str(ctx.jobs), "qemu-system-arm"], cwd=obj, log=log,
+    run(["ninja", "-j", str(ctx.jobs), binary.name], cwd=obj, log=log,
         title="build QEMU", env=ctx.ccache_env(), ninja_progress=True)
     if not binary.exists():
         raise BuildError(f"ninja succeeded but {binary} is missing", log=log)
-    link = out / "qemu-system-arm"
     if link.is_symlink() or link.exists():
         link.unlink()
-    link.symlink_to(Path("obj") / "qemu-system-arm")
-    ctx.write_stamp("qemu", {"digest": digest})
+    link.symlink_to(binary.relative_to(out))
+    ctx.write_stamp("qemu", {"digest": digest, "info": info})
     return info

@@ -19,6 +19,7 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from .artifacts import Artifacts, drop_record
 from .context import BuildContext, digest_paths
 from .cpio import Entry, entries_from_tree, write_initramfs
 from .kernel import CROSS
@@ -30,12 +31,12 @@ SKIP_PREFIXES = ("usr/share/doc", "usr/share/man", "usr/share/info", "usr/share/
 SOURCE_DATE = 1764000000  # fixed timestamp for reproducible images
 
 
-def _ssh_key(dest: Path) -> str:
+def _ssh_key(key: Path) -> str:
     """Create (once) the key root logs in with; return the public key line."""
-    key, pub = dest / "id_ed25519", dest / "id_ed25519.pub"
+    pub = key.with_name(key.name + ".pub")
     if not key.exists():
-        dest.mkdir(parents=True, exist_ok=True)
-        dest.chmod(0o700)
+        key.parent.mkdir(parents=True, exist_ok=True)
+        key.parent.chmod(0o700)
         priv = Ed25519PrivateKey.generate()
         data = priv.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH,
                                   serialization.NoEncryption())
@@ -90,20 +91,24 @@ def _build_tools(ctx: BuildContext, dest: Path, log: Path) -> list[str]:
 
 
 def build_rootfs(ctx: BuildContext, kernel_info: dict[str, Any]) -> dict[str, Any]:
-    out = ctx.build / "rootfs"
+    art = Artifacts.in_dir(ctx.build)
+    image = art.initrd
+    out = image.parent
     log = ctx.logs / "rootfs.log"
     recipe = ctx.repo / "guest" / "rootfs"
-    image = out / "initramfs.cpio.gz"
     modules = Path(kernel_info["modules"])
-    pubkey = _ssh_key(out / "ssh")
+    pubkey = _ssh_key(art.ssh_key)
     digest = digest_paths([recipe, ctx.repo / "guest" / "tools", modules],
                           extra=pubkey + str(kernel_info.get("release")))
     stamp = ctx.read_stamp("rootfs")
-    info: dict[str, Any] = {"initramfs": str(image), "ssh_key": str(out / "ssh" / "id_ed25519")}
+    info: dict[str, Any] = {"initramfs": str(image), "ssh_key": str(art.ssh_key),
+                            "kernel_release": kernel_info.get("release")}
     if stamp and stamp.get("digest") == digest and image.exists():
         step("root file system: up to date")
         info.update(stamp.get("info", {}))
         return info
+
+    drop_record(ctx.build, "rootfs")
 
     repo, suite_note = ctx.upstreams.userland_repo()
     packages = _packages(recipe / "packages")

@@ -16,31 +16,17 @@ from collections import deque
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-console = Console(stderr=True)
+from ..errors import BuildError
+from ..term import stderr_console
+
+__all__ = ["BuildError", "capture", "console", "run", "step"]
+
+console = stderr_console()
 
 _NINJA_RE = re.compile(rb"^\[(\d+)/(\d+)\]")
 TAIL_LINES = 25
-
-
-class BuildError(Exception):
-    """A build step failed; str() is a complete, user-facing message."""
-
-    def __init__(self, message: str, *, command: Sequence[str] | None = None,
-                 log: Path | None = None, tail: str = "") -> None:
-        self.command = list(command) if command else None
-        self.log = log
-        self.tail = tail
-        parts = [message]
-        if command:
-            parts.append(f"command: {shlex.join(command)}")
-        if log:
-            parts.append(f"log: {log}")
-        if tail:
-            parts.append("last lines of the log:\n" + tail)
-        super().__init__("\n".join(parts))
 
 
 def run(cmd: Sequence[str | os.PathLike[str]], *, log: Path, title: str,

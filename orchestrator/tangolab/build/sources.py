@@ -13,9 +13,11 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..errors import UsageError
 from .apt import AptRepo, Mirror, find_system_mirror, pick_series, strip_epoch
 from .runner import BuildError, run, step
 
@@ -30,6 +32,10 @@ class SourceTree:
     path: Path
     version: str          # upstream version, e.g. 10.0.13 or 6.12.117
     origin: str           # where it came from, for `tangolab info`
+
+    def record(self) -> dict[str, str]:
+        """What a work tree made from this tree records about it."""
+        return {"tree": str(self.path), "version": self.version, "origin": self.origin}
 
 
 class Upstreams:
@@ -76,12 +82,12 @@ class Upstreams:
             repo = AptRepo(self.cache / "apt" / f"{fallback}-armhf", self.mirror, fallback,
                            "armhf", sources=False, log=self.log)
             repo.update()
-            reason = str(err).splitlines()[0]
+            reason = err.message
             return repo, f"Debian {fallback} armhf ({self.suite} armhf index unavailable: {reason})"
 
     def qemu(self, user_tree: Path | None) -> SourceTree:
         if user_tree:
-            return _user_tree(user_tree, "VERSION", lambda t: t.strip())
+            return user_source_tree(user_tree, "QEMU", "VERSION", lambda t: t.strip())
         repo = self.source_repo()
         version = pick_series(repo.source_versions("qemu"), QEMU_SERIES)
         if not version:
@@ -93,6 +99,7 @@ class Upstreams:
             step(f"unpacking QEMU {version} (Debian patches applied)")
             tmp = dest.with_name(dest.name + ".tmp")
             shutil.rmtree(tmp, ignore_errors=True)
+            dest.parent.mkdir(parents=True, exist_ok=True)
             run(["dpkg-source", "--no-check", "-x", dsc, tmp], log=self.log,
                 title="dpkg-source -x qemu")
             tmp.rename(dest)
@@ -101,7 +108,7 @@ class Upstreams:
 
     def linux(self, user_tree: Path | None) -> SourceTree:
         if user_tree:
-            return _user_tree(user_tree, "Makefile", _kernel_version)
+            return user_source_tree(user_tree, "Linux", "Makefile", kernel_version)
         repo = self.source_repo()
         version = pick_series(repo.binary_versions(LINUX_PACKAGE), LINUX_SERIES)
         if not version:
@@ -115,7 +122,7 @@ class Upstreams:
             tmp.mkdir(parents=True)
             _unpack_linux_source(deb, tmp, self.log)
             tmp.rename(dest)
-        upstream = _kernel_version((dest / "Makefile").read_text())
+        upstream = kernel_version((dest / "Makefile").read_text())
         return SourceTree(dest, upstream,
                           f"Debian {self.suite} package {LINUX_PACKAGE} {version}")
 
@@ -138,19 +145,27 @@ def _unpack_linux_source(deb: Path, dest: Path, log: Path) -> None:
         raise BuildError(f"unpacking {deb.name} failed (exit statuses {rcs})", log=log)
 
 
-def _kernel_version(makefile: str) -> str:
+def kernel_version(makefile: str) -> str:
     fields = dict(re.findall(r"^(VERSION|PATCHLEVEL|SUBLEVEL|EXTRAVERSION) = ?(.*)$",
                              makefile, re.M))
-    if "VERSION" not in fields:
-        raise BuildError("not a Linux tree: no VERSION in its Makefile")
+    missing = [k for k in ("VERSION", "PATCHLEVEL", "SUBLEVEL") if k not in fields]
+    if missing:
+        raise BuildError(f"its Makefile sets no {missing[0]}")
+    fields.setdefault("EXTRAVERSION", "")
     return "{VERSION}.{PATCHLEVEL}.{SUBLEVEL}{EXTRAVERSION}".format(**fields).strip()
 
 
-def _user_tree(path: Path, marker: str, parse: object) -> SourceTree:
+def user_source_tree(path: Path, what: str, marker: str,
+                     parse: Callable[[str], str]) -> SourceTree:
+    """A user's own source tree (--qemu-src, --linux-src); UsageError if it is none."""
     path = path.expanduser().resolve()
+    if not path.is_dir():
+        raise UsageError(f"{what} source tree {path}: no such directory")
     f = path / marker
     if not f.is_file():
-        raise BuildError(f"{path} is not a source tree: it has no {marker}")
-    assert callable(parse)
-    version = parse(f.read_text())
-    return SourceTree(path, str(version), f"user tree {path}")
+        raise UsageError(f"{path} is not a {what} source tree: it has no {marker}")
+    try:
+        version = parse(f.read_text(errors="replace"))
+    except BuildError as e:
+        raise UsageError(f"{path} is not a {what} source tree: {e.message}") from None
+    return SourceTree(path, version, f"user tree {path}")

@@ -19,18 +19,26 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tangolab.build.artifacts import load_artifacts
+from tangolab.build.artifacts import BOOT
+from tangolab.commands.options import add_artifact_options, artifacts_from_args, positive_float
 from tangolab.errors import TangolabError
 from tangolab.paths import build_dir
 
 READY = b"tangolab: userspace ready"
 
 
+def _tail(output: bytes, lines: int = 10) -> str:
+    """The last lines of QEMU's output, indented under the error line."""
+    text = output.decode(errors="replace").replace("\r", "").rstrip().splitlines()[-lines:]
+    return "".join(f"\n  | {line}" for line in text) if text else " (no output)"
+
+
 def boot_time(argv: list[str], timeout: float) -> float:
     """Seconds from starting QEMU until the guest init says it is ready."""
     t0 = time.monotonic()
-    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
     assert proc.stdout is not None
     seen = b""
     sel = selectors.DefaultSelector()
@@ -39,14 +47,14 @@ def boot_time(argv: list[str], timeout: float) -> float:
         while True:
             left = t0 + timeout - time.monotonic()
             if left <= 0:
-                raise TangolabError(f"no '{READY.decode()}' within {timeout:.0f} s: "
-                                    + seen[-300:].decode(errors="replace"))
+                raise TangolabError(f"no '{READY.decode()}' within {timeout:.0f} s" + _tail(seen))
             if not sel.select(left):
                 continue
             chunk = os.read(proc.stdout.fileno(), 65536)
             if not chunk:
-                raise TangolabError(f"QEMU exited ({proc.wait()}) before the guest was ready: "
-                                    + seen[-300:].decode(errors="replace"))
+                raise TangolabError(
+                    f"QEMU exited ({proc.wait()}) before the guest was ready" + _tail(seen)
+                )
             seen = (seen + chunk)[-4096:]
             if READY in seen:
                 return time.monotonic() - t0
@@ -57,18 +65,38 @@ def boot_time(argv: list[str], timeout: float) -> float:
 
 
 def machine_argv(machine: str, qemu: Path, kernel: Path, dtb: Path, initrd: Path) -> list[str]:
-    common = ["-m", "512", "-smp", "2", "-kernel", str(kernel), "-initrd", str(initrd),
-              "-nographic", "-no-reboot", "-nodefaults", "-serial", "stdio"]
+    common = [
+        "-m",
+        "512",
+        "-smp",
+        "2",
+        "-kernel",
+        str(kernel),
+        "-initrd",
+        str(initrd),
+        "-nographic",
+        "-no-reboot",
+        "-nodefaults",
+        "-serial",
+        "stdio",
+    ]
     if machine == "tango4":
-        return [str(qemu), "-M", "tango4", "-dtb", str(dtb), *common,
-                "-append", "console=ttyS0,115200"]
-    return [str(qemu), "-M", "virt", "-cpu", "cortex-a15", *common,
-            "-append", "console=ttyAMA0"]
+        return [
+            str(qemu),
+            "-M",
+            "tango4",
+            "-dtb",
+            str(dtb),
+            *common,
+            "-append",
+            "console=ttyS0,115200",
+        ]
+    return [str(qemu), "-M", "virt", "-cpu", "cortex-a15", *common, "-append", "console=ttyAMA0"]
 
 
 def cmd_bench_boot(args: argparse.Namespace) -> int:
-    art = load_artifacts(build_dir())
-    art.check("qemu", "kernel", "dtb", "initrd")
+    art = artifacts_from_args(args, build_dir())
+    art.check(*BOOT)
     results: dict[str, Any] = {}
     for machine in ("tango4", "virt"):
         argv = machine_argv(machine, art.qemu, art.kernel, art.dtb, art.initrd)
@@ -91,8 +119,17 @@ def register(sub: Any) -> None:
     p = sub.add_parser("bench", help="benchmarks that print figures")
     bsub = p.add_subparsers(dest="bench", metavar="BENCH", required=True)
     b = bsub.add_parser("boot", help="boot-to-userspace time, tango4 vs virt")
-    b.add_argument("--runs", type=int, default=3, choices=range(1, 21), metavar="N",
-                   help="boots per machine (3)")
-    b.add_argument("--timeout", type=float, default=120.0, metavar="S", help="per boot (120 s)")
+    b.add_argument(
+        "--runs",
+        type=int,
+        default=3,
+        choices=range(1, 21),
+        metavar="N",
+        help="boots per machine (3)",
+    )
+    b.add_argument(
+        "--timeout", type=positive_float, default=120.0, metavar="S", help="per boot (120 s)"
+    )
     b.add_argument("--json", action="store_true")
+    add_artifact_options(b)
     b.set_defaults(func=cmd_bench_boot)

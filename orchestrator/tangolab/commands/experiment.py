@@ -96,9 +96,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from tangolab.build import build
 
     con = Console()
+    cfg = _config(args)  # bad options fail before the build
     con.print("[bold]tangolab demo[/]: the tango4 sbox tear-down race, and its fix\n")
     build(["all"])
-    cfg = _config(args)
     con.print(f"\nwriting {cfg.pages} pages per cell with policies {', '.join(cfg.policies)} "
               f"at route latencies {', '.join(fmt_latency(x) for x in cfg.latencies_ns)}\n")
     out = _outdir(args, "demo")

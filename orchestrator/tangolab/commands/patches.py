@@ -8,6 +8,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from tangolab.errors import TangolabError
 from tangolab.paths import build_dir
 
 
@@ -21,8 +22,9 @@ def cmd_export(args: argparse.Namespace) -> int:
         print(f"{p.name}  {line}")
     print(f"{len(res.patches)} patches in {out} (applied on a clean tree of the pinned kernel)")
     if not args.no_check and not res.clean:
-        print("checkpatch --strict found problems: see build/logs/export.log")
-        return 1
+        raise TangolabError(
+            f"checkpatch --strict found problems: see {build_dir() / 'logs' / 'export.log'}"
+        )
     return 0
 
 
@@ -30,6 +32,11 @@ def register(sub: Any) -> None:
     p = sub.add_parser("patches", help="the guest kernel patch series")
     psub = p.add_subparsers(dest="patches", metavar="ACTION", required=True)
     e = psub.add_parser("export", help="write the series with git format-patch and check it")
-    e.add_argument("--out", metavar="DIR", help="output directory (default build/patches)")
+    e.add_argument(
+        "--out",
+        metavar="DIR",
+        help="output directory (default build/patches): new, empty, or one an export wrote; "
+        "only the files a previous export wrote there are replaced",
+    )
     e.add_argument("--no-check", action="store_true", help="skip checkpatch.pl --strict")
     e.set_defaults(func=cmd_export)

@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from tangolab.errors import ExperimentError
 from tangolab.machine import Machine
 from tangolab.nand.check import PageStatus, check_image
 from tangolab.nand.image import NandImage, write_erased_image
@@ -72,7 +73,8 @@ def parse_summary(output: str) -> dict[str, int]:
     """The `summary: key=value ...` line of tangonand."""
     matches = list(_SUMMARY.finditer(output))
     if not matches:
-        raise RuntimeError(f"tangonand printed no summary line:\n{output[-1500:]}")
+        tail = "".join(f"\n  | {line}" for line in output.rstrip().splitlines()[-15:])
+        raise ExperimentError(f"tangonand printed no summary line{tail}")
     last = matches[-1].group(1)
     return {k: int(v) for k, v in (kv.split("=", 1) for kv in last.split())}
 
@@ -162,7 +164,7 @@ def run_policy(cfg: Config, policy: str, workdir: Path,
         for latency in cfg.latencies_ns:
             for seed in cfg.seeds:
                 if (block + per_cell) > geometry.blocks:
-                    raise RuntimeError("the experiment needs more blocks: raise --blocks")
+                    raise ExperimentError("the experiment needs more blocks: raise --blocks")
                 if m is None:
                     m = _boot(cfg, policy, image)
                 cell = run_cell(m, image, geometry.page_size, policy, latency, seed,
