@@ -31,6 +31,25 @@
  *
  * The policy in force when a descriptor starts applies to that descriptor.
  *
+ * The sbox is flow controlled: a memory channel only moves data as fast as
+ * its route takes it and waits while its route is missing, and a device
+ * only sends data into a route that exists, so a client may start its
+ * peripheral before or after issuing the transfer. What a premature
+ * tear-down loses is what is in flight in the route at that moment.
+ *
+ * dmaengine_terminate_*() stops the memory channel serving the virtual
+ * channel (CMD STOP: a memory to device channel pushes no more data, a
+ * device to memory channel takes no more) before it tears the route down,
+ * so a stopped transfer leaves nothing behind for the next one; the memory
+ * channel is free again at once. A command that had already ended when
+ * the stop came still raises its interrupt: the channel is only reused
+ * after it.
+ *
+ * A register write to a busy memory channel is refused by the channel
+ * without affecting the running command (CMD bit REFUSED): it is counted
+ * and reported, and does not fail the transfer. Only CMD bit ERROR (the
+ * channel could not run its command) does.
+ *
  * Locking: td->lock protects the memory channels, the sbox routes and the
  * list of virtual channels waiting for a memory channel. It is the outer
  * lock: a virtual channel's vc.lock is only taken with td->lock held, and
@@ -92,7 +111,14 @@
 
 #define MCHAN_CMD_LAST			BIT(0)
 #define MCHAN_CMD_MODE			GENMASK(2, 1)
+/* Written alone: stop the command in progress */
+#define MCHAN_CMD_STOP			BIT(4)
+/* Read only */
+#define MCHAN_CMD_REFUSED		BIT(27)
+#define MCHAN_CMD_STOPPED		BIT(28)
+#define MCHAN_CMD_LAST_DONE		BIT(29)
 #define MCHAN_CMD_ERROR			BIT(30)
+#define MCHAN_CMD_BUSY			BIT(31)
 
 #define MCHAN_MODE_SINGLE		1
 #define MCHAN_MODE_DOUBLE		2
@@ -243,6 +269,8 @@ struct tangox_dma_pchan {
 	atomic64_t teardowns;
 	atomic64_t teardowns_waited;
 	atomic64_t errors;
+	atomic64_t stops;
+	atomic64_t refused;
 };
 
 struct tangox_dma_vchan {
@@ -615,6 +643,18 @@ static irqreturn_t tangox_dma_irq(int irq, void *data)
 	spin_lock(&vchan->vc.lock);
 
 	status = readl(pchan->base + MCHAN_CMD);
+
+	/*
+	 * A register write while the channel was busy is ignored by the
+	 * channel and does not affect the running command.
+	 */
+	if (status & MCHAN_CMD_REFUSED) {
+		atomic64_inc(&pchan->refused);
+		dev_warn_ratelimited(td->dev,
+				     "channel %u: a register write was refused while busy (cmd %#x)\n",
+				     pchan->id, status);
+	}
+
 	if (status & MCHAN_CMD_ERROR) {
 		dev_err_ratelimited(td->dev,
 				    "channel %u: command %u of %u failed (cmd %#x)\n",
@@ -870,9 +910,9 @@ static size_t tangox_dma_residue(struct tangox_dma_pchan *pchan)
 
 	/*
 	 * A device to memory channel counts down as data arrives in memory.
-	 * A memory to device channel reads its whole command at once, but
-	 * the data only reaches the peripheral later: count the command as
-	 * remaining until its interrupt.
+	 * A memory to device channel counts down as data enters the sbox
+	 * route, but the data only reaches the peripheral later: count the
+	 * command as remaining until its interrupt.
 	 */
 	if (desc->dir == DMA_DEV_TO_MEM)
 		residue += min(readl(pchan->base + MCHAN_COUNT), cmd->len);
@@ -965,6 +1005,35 @@ static int tangox_dma_periph_done(struct dma_chan *chan, dma_cookie_t cookie)
 	return ret;
 }
 
+/*
+ * Stop the running command of @pchan. Returns true if the channel stopped:
+ * it is idle and raises no interrupt for that command. Returns false if
+ * the command had already ended on its own: its interrupt is still to
+ * come. Called with td->lock held.
+ */
+static bool tangox_dma_stop(struct tangox_dma_pchan *pchan)
+{
+	u32 status;
+
+	/* BUSY stays set until the interrupt of the command is raised. */
+	status = readl(pchan->base + MCHAN_CMD);
+	if (!(status & MCHAN_CMD_BUSY))
+		return false;
+
+	writel(MCHAN_CMD_STOP, pchan->base + MCHAN_CMD);
+
+	/* A stop that came too late does nothing: the interrupt follows. */
+	status = readl(pchan->base + MCHAN_CMD);
+	if (!(status & MCHAN_CMD_STOPPED) || (status & MCHAN_CMD_BUSY))
+		return false;
+
+	atomic64_inc(&pchan->stops);
+	dev_dbg(pchan->td->dev, "channel %u: stopped, %u bytes not moved\n",
+		pchan->id, readl(pchan->base + MCHAN_COUNT));
+
+	return true;
+}
+
 static int tangox_dma_terminate_all(struct dma_chan *chan)
 {
 	struct tangox_dma_vchan *vchan = to_tangox_dma_vchan(chan);
@@ -984,6 +1053,14 @@ static int tangox_dma_terminate_all(struct dma_chan *chan)
 		    hrtimer_try_to_cancel(&pchan->timer) >= 0)
 			pchan->timer_pending = false;
 
+		/*
+		 * Stop the memory channel before its route goes, so that it
+		 * neither pushes more bytes into the sbox nor takes bytes
+		 * meant for the next transfer.
+		 */
+		if (pchan->hw_busy && tangox_dma_stop(pchan))
+			pchan->hw_busy = false;
+
 		if (pchan->routed)
 			tangox_dma_unroute(pchan, false);
 
@@ -993,19 +1070,15 @@ static int tangox_dma_terminate_all(struct dma_chan *chan)
 		vchan->pchan = NULL;
 
 		/*
-		 * A memory channel cannot abort a command. Without its route
-		 * no more data flows for it, but the channel is only reused
-		 * once the interrupt of the running command has come.
+		 * A command that ended on its own before the stop still
+		 * raises its interrupt, and a delay timer that could not be
+		 * cancelled still runs: the channel is only reused after
+		 * them.
 		 */
-		if (pchan->hw_busy || pchan->timer_pending) {
+		if (pchan->hw_busy || pchan->timer_pending)
 			pchan->state = TANGOX_PCHAN_DRAINING;
-			if (pchan->hw_busy && pchan->dir == DMA_DEV_TO_MEM)
-				dev_warn(td->dev,
-					 "channel %u: terminated while waiting for data, unusable until its command completes\n",
-					 pchan->id);
-		} else {
+		else
 			pchan->state = TANGOX_PCHAN_FREE;
-		}
 	}
 
 	vchan_get_all_descriptors(&vchan->vc, &head);
@@ -1117,14 +1190,16 @@ static int tangox_dma_stats_show(struct seq_file *s, void *unused)
 		spin_unlock_irqrestore(&td->lock, flags);
 
 		seq_printf(s,
-			   "chan%u dir=%s port=%u state=%s routed=%u bound=%d transfers=%lld bytes=%lld teardowns=%lld teardowns_waited=%lld errors=%lld\n",
+			   "chan%u dir=%s port=%u state=%s routed=%u bound=%d transfers=%lld bytes=%lld teardowns=%lld teardowns_waited=%lld errors=%lld stops=%lld refused=%lld\n",
 			   pchan->id, tangox_dma_dir_name(pchan->dir),
 			   pchan->port, tangox_dma_pchan_state_names[state],
 			   routed, bound, atomic64_read(&pchan->transfers),
 			   atomic64_read(&pchan->bytes),
 			   atomic64_read(&pchan->teardowns),
 			   atomic64_read(&pchan->teardowns_waited),
-			   atomic64_read(&pchan->errors));
+			   atomic64_read(&pchan->errors),
+			   atomic64_read(&pchan->stops),
+			   atomic64_read(&pchan->refused));
 	}
 
 	return 0;
@@ -1171,6 +1246,11 @@ static void tangox_dma_debugfs_init(struct tangox_dma_dev *td)
 					   &tangox_dma_counter_fops);
 		debugfs_create_file_unsafe("errors", 0444, dir,
 					   &pchan->errors,
+					   &tangox_dma_counter_fops);
+		debugfs_create_file_unsafe("stops", 0444, dir, &pchan->stops,
+					   &tangox_dma_counter_fops);
+		debugfs_create_file_unsafe("refused", 0444, dir,
+					   &pchan->refused,
 					   &tangox_dma_counter_fops);
 	}
 }
