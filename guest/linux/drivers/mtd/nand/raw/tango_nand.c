@@ -42,6 +42,15 @@
  * and the ECC bytes follow. OOB reads and writes (->read_oob(),
  * ->write_oob()) are raw accesses to those OOB bytes only.
  *
+ * One ECC page access follows the controller's flow: prepare the DMA
+ * transfer, hand the NAND bus to the NFC (PAD_MODE), write the page
+ * address and FLASH_CMD, submit and issue the DMA transfer, wait for the
+ * DMA completion and for STATUS.CMD_READY, hand the bus back to PBUS. The
+ * NFC and the switch box are flow controlled: a read sends the page out
+ * only as its sbox route takes it and a program takes its data only once
+ * the command waits for it, so the order of FLASH_CMD and of the DMA
+ * provider setting up its route does not matter.
+ *
  * A page program moves the data of the page through the DMA channel into
  * the sbox and from there into the NFC. The DMA controller's interrupt only
  * tells that the data has left memory: some of it may still be on its way
@@ -53,6 +62,17 @@
  * for the NFC: bytes still in flight when the provider tears the route
  * down are lost and the NFC never completes the page (reported as a
  * timeout waiting for CMD_READY).
+ *
+ * Recovery: when a page access fails (a timeout, a DMA error, a command
+ * the NFC refused or aborted), the driver aborts the NFC command
+ * (FLASH_CMD ABORT, which also flushes the NFC's input FIFO), checks that
+ * CMD_READY comes back, terminates the DMA transfer (the provider stops
+ * its memory channel before it tears the route down, so no stale byte
+ * reaches the next page), waits for the chip to finish a program it had
+ * already started, and returns an error for that page only. A controller
+ * found busy when a page access starts is aborted the same way first.
+ * debugfs tango_nand/<device>/ counts pages, timeouts, aborts and refused
+ * commands.
  */
 
 #include <linux/bitfield.h>
@@ -77,9 +97,13 @@
 /* NFC registers */
 #define NFC_STATUS			0x00
 #define   NFC_STATUS_CMD_READY		BIT(31)
+#define   NFC_STATUS_CMD_REFUSED	BIT(30)
+#define   NFC_STATUS_CMD_ABORTED	BIT(29)
+#define   NFC_STATUS_FIFO_LEVEL		GENMASK(12, 0)
 #define NFC_FLASH_CMD			0x04
 #define   NFC_FLASH_CMD_READ		1
 #define   NFC_FLASH_CMD_PROGRAM		2
+#define   NFC_FLASH_CMD_ABORT		BIT(31)
 #define NFC_TIMING1			0x0c
 #define NFC_TIMING2			0x10
 #define   NFC_TIMING_T0			GENMASK(31, 24)
@@ -142,6 +166,10 @@
 #define TANGO_DMA_TIMEOUT_MS		1000
 #define TANGO_READY_TIMEOUT_US		(1000 * USEC_PER_MSEC)
 #define TANGO_POLL_US			10
+/* CMD_READY is back right after an abort: a short busy poll */
+#define TANGO_ABORT_TIMEOUT_US		100
+/* A program the chip had started when it was aborted finishes first */
+#define TANGO_ABORT_IORDY_MS		20
 
 /*
  * One contiguous piece of the raw view of a page (@view: offset in data
@@ -183,6 +211,7 @@ struct tango_nfc {
 	struct dma_chan *chan;
 	bool periph_done;
 	struct completion dma_done;
+	enum dmaengine_tx_result dma_result;
 	struct list_head chips;
 	unsigned long assigned_cs;
 	struct dentry *debugfs;
@@ -193,7 +222,11 @@ struct tango_nfc {
 	atomic_t timeouts_dma;
 	atomic_t timeouts_cmd_ready;
 	atomic_t timeouts_iordy;
-	atomic_t busy_rejects;
+	atomic_t dma_errors;
+	atomic_t refused;
+	atomic_t aborts;
+	atomic_t abort_failures;
+	atomic_t busy_aborts;
 };
 
 static struct dentry *tango_debugfs_root;
@@ -308,16 +341,17 @@ static int tango_exec_op(struct nand_chip *chip,
  * Interface timings
  *
  * Both timing registers hold four 8-bit fields (t0 in bits 31:24 down to t3
- * in bits 7:0), counted in NFC clock cycles and rounded up:
+ * in bits 7:0), counted in NFC clock cycles and rounded up, with the
+ * meaning the controller gives them (ONFI SDR timing names):
  *
- *   TIMING1 (write cycles): t0 tWC_min, t1 tWP_min, t2 tWH_min, t3 tWB_max
- *   TIMING2 (read cycles):  t0 tRC_min, t1 tRP_min, t2 tREA_max, t3 tWHR_min
- *
- * i.e. the cycle time, the strobe low and high times, then for writes the
- * delay before the ready/busy line may be sampled and for reads the time
- * from the strobe falling edge to valid data and the command to data
- * turnaround.
+ *   TIMING1: Trdy = tCEA - tREA, Textw = tWB, Twc = tWC, Twpw = tWC - tWP
+ *   TIMING2: Tacc = tREA, Thold = tREH, Trpw = tRC - tREH, Textr = tRHZ
  */
+static u32 tango_ps_diff(u32 a, u32 b)
+{
+	return a > b ? a - b : 0;
+}
+
 static int tango_timing(unsigned long rate, u32 t0, u32 t1, u32 t2, u32 t3,
 			u32 *reg)
 {
@@ -355,13 +389,17 @@ static int tango_setup_interface(struct nand_chip *chip, int csline,
 	if (IS_ERR(sdr))
 		return PTR_ERR(sdr);
 
-	ret = tango_timing(nfc->clk_rate, sdr->tWC_min, sdr->tWP_min,
-			   sdr->tWH_min, sdr->tWB_max, &timing1);
+	ret = tango_timing(nfc->clk_rate,
+			   tango_ps_diff(sdr->tCEA_max, sdr->tREA_max),
+			   sdr->tWB_max, sdr->tWC_min,
+			   tango_ps_diff(sdr->tWC_min, sdr->tWP_min),
+			   &timing1);
 	if (ret)
 		return ret;
 
-	ret = tango_timing(nfc->clk_rate, sdr->tRC_min, sdr->tRP_min,
-			   sdr->tREA_max, sdr->tWHR_min, &timing2);
+	ret = tango_timing(nfc->clk_rate, sdr->tREA_max, sdr->tREH_min,
+			   tango_ps_diff(sdr->tRC_min, sdr->tREH_min),
+			   sdr->tRHZ_max, &timing2);
 	if (ret)
 		return ret;
 
@@ -520,25 +558,36 @@ static int tango_write_oob(struct nand_chip *chip, int page)
  * ECC page access: NFC + DMA
  */
 
-static void tango_dma_callback(void *arg)
+static void tango_dma_callback(void *arg, const struct dmaengine_result *result)
 {
 	struct tango_nfc *nfc = arg;
 
+	WRITE_ONCE(nfc->dma_result, result->result);
 	complete(&nfc->dma_done);
 }
 
 static int tango_wait_dma(struct tango_nfc *nfc, const char *what, int page)
 {
-	if (wait_for_completion_timeout(&nfc->dma_done,
-					msecs_to_jiffies(TANGO_DMA_TIMEOUT_MS)))
+	enum dmaengine_tx_result result;
+
+	if (!wait_for_completion_timeout(&nfc->dma_done,
+					 msecs_to_jiffies(TANGO_DMA_TIMEOUT_MS))) {
+		atomic_inc(&nfc->timeouts);
+		atomic_inc(&nfc->timeouts_dma);
+		dev_err(nfc->dev, "tango_nand: %s page %d: timeout waiting for DMA completion\n",
+			what, page);
+		return -ETIMEDOUT;
+	}
+
+	result = READ_ONCE(nfc->dma_result);
+	if (result == DMA_TRANS_NOERROR)
 		return 0;
 
-	atomic_inc(&nfc->timeouts);
-	atomic_inc(&nfc->timeouts_dma);
-	dev_err(nfc->dev, "tango_nand: %s page %d: timeout waiting for DMA completion\n",
-		what, page);
+	atomic_inc(&nfc->dma_errors);
+	dev_err(nfc->dev, "tango_nand: %s page %d: DMA transfer failed (%d)\n",
+		what, page, result);
 
-	return -ETIMEDOUT;
+	return -EIO;
 }
 
 static int tango_wait_cmd_ready(struct tango_nfc *nfc, const char *what,
@@ -546,17 +595,57 @@ static int tango_wait_cmd_ready(struct tango_nfc *nfc, const char *what,
 {
 	u32 val;
 
-	if (!readl_poll_timeout(nfc->reg_base + NFC_STATUS, val,
-				val & NFC_STATUS_CMD_READY, TANGO_POLL_US,
-				TANGO_READY_TIMEOUT_US))
-		return 0;
+	if (readl_poll_timeout(nfc->reg_base + NFC_STATUS, val,
+			       val & NFC_STATUS_CMD_READY, TANGO_POLL_US,
+			       TANGO_READY_TIMEOUT_US)) {
+		atomic_inc(&nfc->timeouts);
+		atomic_inc(&nfc->timeouts_cmd_ready);
+		dev_err(nfc->dev, "tango_nand: %s page %d: timeout waiting for CMD_READY (status %#x)\n",
+			what, page, val);
+		return -ETIMEDOUT;
+	}
 
-	atomic_inc(&nfc->timeouts);
-	atomic_inc(&nfc->timeouts_cmd_ready);
-	dev_err(nfc->dev, "tango_nand: %s page %d: timeout waiting for CMD_READY\n",
-		what, page);
+	/* Ready because something else ended the command */
+	if (val & NFC_STATUS_CMD_ABORTED) {
+		dev_err(nfc->dev, "tango_nand: %s page %d: command aborted by the controller (status %#x)\n",
+			what, page, val);
+		return -EIO;
+	}
 
-	return -ETIMEDOUT;
+	return 0;
+}
+
+/*
+ * Abandons the command in progress: the NFC drops the data in its input
+ * FIFO and what it has not sent yet of a page read, and is ready for a
+ * new command right away. A program the chip has already started goes on
+ * inside the chip: wait for it, so that the next operation finds the chip
+ * ready.
+ */
+static int tango_nfc_abort(struct tango_nfc *nfc, const char *what, int page)
+{
+	u32 before, val;
+	int ret;
+
+	before = readl(nfc->reg_base + NFC_STATUS);
+	atomic_inc(&nfc->aborts);
+	writel(NFC_FLASH_CMD_ABORT, nfc->reg_base + NFC_FLASH_CMD);
+
+	ret = readl_poll_timeout_atomic(nfc->reg_base + NFC_STATUS, val,
+					val & NFC_STATUS_CMD_READY, 1,
+					TANGO_ABORT_TIMEOUT_US);
+	if (ret) {
+		atomic_inc(&nfc->abort_failures);
+		dev_err(nfc->dev, "tango_nand: %s page %d: controller did not abort its command (status %#x)\n",
+			what, page, val);
+		return ret;
+	}
+
+	dev_warn(nfc->dev, "tango_nand: %s page %d: command aborted (status %#x, %lu bytes in the FIFO)\n",
+		 what, page, before,
+		 FIELD_GET(NFC_STATUS_FIFO_LEVEL, before));
+
+	return tango_wait_iordy(nfc, TANGO_ABORT_IORDY_MS);
 }
 
 static void tango_nfc_configure(struct tango_nfc *nfc, struct tango_chip *tc)
@@ -588,18 +677,22 @@ static int tango_nfc_xfer(struct nand_chip *chip, int page, void *buf,
 	struct dma_async_tx_descriptor *desc;
 	dma_cookie_t cookie;
 	dma_addr_t addr;
+	u32 status;
 	int ret;
 
 	/*
-	 * A program whose data got lost keeps the NFC busy: a new command
-	 * would be ignored and the next data would complete the old page.
+	 * Every failed page access aborts its command, so the controller
+	 * should be idle here. If it is not, a new command would be refused:
+	 * abort the old one first.
 	 */
-	if (!(readl(nfc->reg_base + NFC_STATUS) & NFC_STATUS_CMD_READY)) {
-		atomic_inc(&nfc->busy_rejects);
-		dev_err_ratelimited(nfc->dev,
-				    "tango_nand: %s page %d: controller still busy with an earlier transfer\n",
-				    what, page);
-		return -EIO;
+	status = readl(nfc->reg_base + NFC_STATUS);
+	if (!(status & NFC_STATUS_CMD_READY)) {
+		atomic_inc(&nfc->busy_aborts);
+		dev_warn(nfc->dev, "tango_nand: %s page %d: controller busy with an earlier command (status %#x), aborting it\n",
+			 what, page, status);
+		ret = tango_nfc_abort(nfc, what, page);
+		if (ret)
+			return -EIO;
 	}
 
 	addr = dma_map_single(dma_dev, buf, mtd->writesize, dir);
@@ -620,8 +713,9 @@ static int tango_nfc_xfer(struct nand_chip *chip, int page, void *buf,
 		goto unmap;
 	}
 
-	desc->callback = tango_dma_callback;
+	desc->callback_result = tango_dma_callback;
 	desc->callback_param = nfc;
+	WRITE_ONCE(nfc->dma_result, DMA_TRANS_NOERROR);
 	reinit_completion(&nfc->dma_done);
 
 	tango_nfc_configure(nfc, tc);
@@ -630,28 +724,35 @@ static int tango_nfc_xfer(struct nand_chip *chip, int page, void *buf,
 		writel(metadata, nfc->mem_base + NFC_MEM_METADATA);
 	writel(page, nfc->reg_base + NFC_ADDR_PAGE);
 	writel(0, nfc->reg_base + NFC_ADDR_OFFSET);
+	writel(program ? NFC_FLASH_CMD_PROGRAM : NFC_FLASH_CMD_READ,
+	       nfc->reg_base + NFC_FLASH_CMD);
 
+	/*
+	 * A refused command moves no data: the DMA transfer, prepared but
+	 * not submitted, is dropped by the termination below.
+	 */
+	status = readl(nfc->reg_base + NFC_STATUS);
+	if (status & NFC_STATUS_CMD_REFUSED) {
+		atomic_inc(&nfc->refused);
+		dev_err(nfc->dev, "tango_nand: %s page %d: controller refused the command (status %#x)\n",
+			what, page, status);
+		dmaengine_terminate_sync(nfc->chan);
+		ret = -EIO;
+		goto raw;
+	}
+
+	/*
+	 * The NFC and the sbox are flow controlled: the data moves once the
+	 * DMA provider has set its route up, whenever it does.
+	 */
 	cookie = dmaengine_submit(desc);
 	ret = dma_submit_error(cookie);
 	if (ret) {
 		dev_err(nfc->dev, "tango_nand: %s page %d: cannot submit DMA transfer\n",
 			what, page);
-		goto raw;
+		goto abort;
 	}
-
-	/*
-	 * The DMA provider connects the sbox route when the transfer starts.
-	 * A read starts the DMA transfer first: the route must exist when the
-	 * NFC pushes out the page data. A program starts the NFC first, which
-	 * then waits for its data.
-	 */
-	if (program) {
-		writel(NFC_FLASH_CMD_PROGRAM, nfc->reg_base + NFC_FLASH_CMD);
-		dma_async_issue_pending(nfc->chan);
-	} else {
-		dma_async_issue_pending(nfc->chan);
-		writel(NFC_FLASH_CMD_READ, nfc->reg_base + NFC_FLASH_CMD);
-	}
+	dma_async_issue_pending(nfc->chan);
 
 	if (periph_done) {
 		/*
@@ -673,11 +774,19 @@ static int tango_nfc_xfer(struct nand_chip *chip, int page, void *buf,
 			ret = tango_wait_cmd_ready(nfc, what, page);
 	}
 
-	if (ret)
-		dmaengine_terminate_sync(nfc->chan);
-	else
+	if (!ret) {
 		atomic_inc(program ? &nfc->pages_programmed : &nfc->pages_read);
+		goto raw;
+	}
 
+abort:
+	/*
+	 * Stop the NFC first, then the DMA transfer: the provider stops its
+	 * memory channel before it tears the route down, so none of this
+	 * page's bytes is left to reach the next page.
+	 */
+	tango_nfc_abort(nfc, what, page);
+	dmaengine_terminate_sync(nfc->chan);
 raw:
 	writel(PBUS_PAD_MODE_RAW, nfc->pbus_base + PBUS_PAD_MODE);
 unmap:
@@ -1187,7 +1296,12 @@ static void tango_debugfs_init(struct tango_nfc *nfc)
 				&nfc->timeouts_cmd_ready);
 	debugfs_create_atomic_t("timeouts_iordy", 0444, dir,
 				&nfc->timeouts_iordy);
-	debugfs_create_atomic_t("busy_rejects", 0444, dir, &nfc->busy_rejects);
+	debugfs_create_atomic_t("dma_errors", 0444, dir, &nfc->dma_errors);
+	debugfs_create_atomic_t("refused", 0444, dir, &nfc->refused);
+	debugfs_create_atomic_t("aborts", 0444, dir, &nfc->aborts);
+	debugfs_create_atomic_t("abort_failures", 0444, dir,
+				&nfc->abort_failures);
+	debugfs_create_atomic_t("busy_aborts", 0444, dir, &nfc->busy_aborts);
 	debugfs_create_bool("periph_done", 0444, dir, &nfc->periph_done);
 }
 
