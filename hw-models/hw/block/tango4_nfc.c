@@ -8,8 +8,12 @@
  *   M | PKT_0 | ECC_0 | PKT_1 | ECC_1 | ... | N1 | BBM | N2 | ECC_N
  *
  * with a BCH code over GF(2^15) per packet, and moves the data through
- * its switch box port: a program waits until the whole page has arrived
- * in its input FIFO, a read pushes the corrected data out. In raw mode
+ * its switch box port, flow controlled both ways: a program takes page
+ * data from the box only while it waits for it (before FLASH_CMD the
+ * bytes wait in the box) and programs the chip once the whole page is in
+ * its input FIFO; a read sends the corrected data out as fast as its
+ * route takes it, and is done when the last byte has left. A command can
+ * be aborted (FLASH_CMD bit 31, or PAD_MODE back to raw). In raw mode
  * the host drives the chips' bus cycles through the PBUS windows.
  *
  * Copyright (c) 2026 tangolab developers
@@ -40,7 +44,7 @@
 #define R_ADDR_OFFSET       (0x28 / 4)
 #define R_XFER_STATUS       (0x2c / 4)
 
-#define STATUS_CMD_READY    BIT(31)
+#define STATUS_CMD_READY    TANGO4_NFC_STATUS_CMD_READY
 #define FLASH_CMD_READ      1
 #define FLASH_CMD_WRITE     2
 #define XFER_PAGE_IS_EMPTY  BIT(16)
@@ -78,6 +82,8 @@ enum {
     NFC_READ_WAIT,      /* waiting for tR */
     NFC_PROG_DATA,      /* waiting for the page data and a ready chip */
     NFC_PROG_WAIT,      /* waiting for tPROG */
+    NFC_READ_SEND,      /* sending the page data out */
+    NFC_STATE__MAX,
 };
 
 /* A page layout, decoded from XFER_CFG, PKT_0_CFG, PKT_N_CFG, BB_CFG */
@@ -271,7 +277,7 @@ static void tango4_nfc_read_done(Tango4NfcState *s, const NfcLayout *l,
 {
     g_autofree uint8_t *phys = g_malloc(l->phys);
     g_autofree uint8_t *lg = g_malloc(l->logical);
-    g_autofree uint8_t *out = g_malloc(l->data);
+    uint8_t *out = s->obuf;
     uint32_t report, pos, n = 0;
     uint32_t count[2] = { 0, 0 };
     bool ok[2] = { true, true };
@@ -317,8 +323,8 @@ static void tango4_nfc_read_done(Tango4NfcState *s, const NfcLayout *l,
     stl_le_p(s->mem + MEM_ERROR_REPORT, report);
     trace_tango4_nfc_read_report(s->cur_page, report, empty);
 
-    trace_tango4_nfc_push(l->data);
-    tango4_sbox_push(s->sbox, s->port, out, l->data);
+    s->olen = l->data;
+    s->opos = 0;
 }
 
 /* Run the command in progress as far as it can go; true on progress */
@@ -338,7 +344,10 @@ static bool tango4_nfc_step(Tango4NfcState *s)
         return true;
     }
     chip = s->chip[l.cs];
-    if (!(s->pad_mode & PAD_MODE_NFC) || !onfi_nand_ready(chip)) {
+    if (!(s->pad_mode & PAD_MODE_NFC)) {
+        return false;
+    }
+    if (s->state != NFC_READ_SEND && !onfi_nand_ready(chip)) {
         return false;
     }
 
@@ -352,9 +361,25 @@ static bool tango4_nfc_step(Tango4NfcState *s)
 
     case NFC_READ_WAIT:
         tango4_nfc_read_done(s, &l, chip);
+        s->state = NFC_READ_SEND;
+        return true;
+
+    case NFC_READ_SEND: {
+        size_t n = tango4_sbox_push(s->sbox, s->port, s->obuf + s->opos,
+                                    s->olen - s->opos);
+
+        if (n) {
+            trace_tango4_nfc_push(n, s->olen - s->opos - n);
+        }
+        s->opos += n;
+        if (s->opos < s->olen) {
+            /* the box calls tango4_nfc_ready() when it takes more */
+            return n != 0;
+        }
         s->state = NFC_IDLE;
         trace_tango4_nfc_cmd_done("read", l.cs, s->cur_page, 0);
         return true;
+    }
 
     case NFC_PROG_DATA:
         if (fifo8_num_used(&s->fifo) < l.data) {
@@ -374,6 +399,11 @@ static bool tango4_nfc_step(Tango4NfcState *s)
     return false;
 }
 
+static void tango4_nfc_sbox_ready(Tango4NfcState *s)
+{
+    tango4_sbox_dst_ready(s->sbox, s->port);
+}
+
 static void tango4_nfc_advance(Tango4NfcState *s)
 {
     if (s->advancing) {
@@ -391,55 +421,89 @@ static void tango4_nfc_advance(Tango4NfcState *s)
     s->advancing = false;
 }
 
+/*
+ * Abandon the command in progress (FLASH_CMD abort, or PAD_MODE back to
+ * raw): page data in the FIFO or not yet sent is discarded. A program the
+ * chip already has goes on inside the chip.
+ */
+static void tango4_nfc_abort(Tango4NfcState *s, const char *why)
+{
+    uint32_t flushed = fifo8_num_used(&s->fifo) + (s->olen - s->opos);
+
+    if (s->state == NFC_IDLE && !flushed) {
+        return;
+    }
+    trace_tango4_nfc_abort(why, s->state, s->cur_page, flushed);
+    s->aborts++;
+    s->bytes_flushed += flushed;
+    fifo8_reset(&s->fifo);
+    s->olen = s->opos = 0;
+    s->state = NFC_IDLE;
+    s->status |= TANGO4_NFC_STATUS_ABORTED;
+}
+
+/* A FLASH_CMD write the controller does not take */
+static void G_GNUC_PRINTF(3, 4) tango4_nfc_refuse(Tango4NfcState *s,
+                                                  uint32_t cmd,
+                                                  const char *fmt, ...)
+{
+    va_list ap;
+    g_autofree char *msg = NULL;
+
+    va_start(ap, fmt);
+    msg = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    s->refused++;
+    s->status |= TANGO4_NFC_STATUS_REFUSED;
+    trace_tango4_nfc_refused(cmd, msg);
+    qemu_log_mask(LOG_GUEST_ERROR, "tango4-nfc: FLASH_CMD %u: %s: refused\n",
+                  cmd, msg);
+}
+
 static void tango4_nfc_flash_cmd(Tango4NfcState *s, uint32_t cmd)
 {
     NfcLayout l;
     uint32_t pages;
 
+    if (cmd & TANGO4_NFC_FLASH_CMD_ABORT) {
+        tango4_nfc_abort(s, "FLASH_CMD abort");
+        return;
+    }
     if (s->state != NFC_IDLE) {
-        qemu_log_mask(LOG_GUEST_ERROR,
-                      "tango4-nfc: FLASH_CMD %u while the %s of page %u is "
-                      "in progress (CMD_READY low): ignored\n", cmd,
-                      tango4_nfc_cmd_name(s->cur_cmd), s->cur_page);
+        tango4_nfc_refuse(s, cmd, "the %s of page %u is in progress "
+                          "(CMD_READY low)", tango4_nfc_cmd_name(s->cur_cmd),
+                          s->cur_page);
         return;
     }
     if (!(s->pad_mode & PAD_MODE_NFC)) {
-        qemu_log_mask(LOG_GUEST_ERROR,
-                      "tango4-nfc: FLASH_CMD %u with PBUS PAD_MODE raw: "
-                      "ignored\n", cmd);
+        tango4_nfc_refuse(s, cmd, "PBUS PAD_MODE is raw");
         return;
     }
     if (cmd != FLASH_CMD_READ && cmd != FLASH_CMD_WRITE) {
-        qemu_log_mask(LOG_GUEST_ERROR,
-                      "tango4-nfc: FLASH_CMD %u, not 1 (read) or 2 (write): "
-                      "ignored\n", cmd);
+        tango4_nfc_refuse(s, cmd, "not 1 (read) or 2 (write)");
         return;
     }
     if (!tango4_nfc_layout(s, s->regs[R_XFER_CFG], s->regs[R_PKT_0_CFG],
                            s->regs[R_PKT_N_CFG], s->regs[R_BB_CFG], &l)) {
-        qemu_log_mask(LOG_GUEST_ERROR,
-                      "tango4-nfc: FLASH_CMD %u: bad configuration, "
-                      "ignored\n", cmd);
+        tango4_nfc_refuse(s, cmd, "bad configuration");
         return;
     }
     if (s->regs[R_ADDR_OFFSET]) {
-        qemu_log_mask(LOG_GUEST_ERROR,
-                      "tango4-nfc: FLASH_CMD %u with ADDR_OFFSET %u, only 0 "
-                      "is supported: ignored\n", cmd, s->regs[R_ADDR_OFFSET]);
+        tango4_nfc_refuse(s, cmd, "ADDR_OFFSET %u, only 0 is supported",
+                          s->regs[R_ADDR_OFFSET]);
         return;
     }
     pages = onfi_nand_blocks(s->chip[l.cs]) *
             onfi_nand_pages_per_block(s->chip[l.cs]);
     if (s->regs[R_ADDR_PAGE] >= pages) {
-        qemu_log_mask(LOG_GUEST_ERROR,
-                      "tango4-nfc: FLASH_CMD %u: ADDR_PAGE %u beyond the %u "
-                      "pages of the chip on cs %u: ignored\n", cmd,
-                      s->regs[R_ADDR_PAGE], pages, l.cs);
+        tango4_nfc_refuse(s, cmd, "ADDR_PAGE %u beyond the %u pages of the "
+                          "chip on cs %u", s->regs[R_ADDR_PAGE], pages, l.cs);
         return;
     }
 
     s->regs[R_FLASH_CMD] = cmd;
     s->regs[R_XFER_STATUS] = 0;
+    s->status = 0;
     s->cur_cmd = cmd;
     s->cur_page = s->regs[R_ADDR_PAGE];
     s->cur_xfer = s->regs[R_XFER_CFG];
@@ -449,24 +513,38 @@ static void tango4_nfc_flash_cmd(Tango4NfcState *s, uint32_t cmd)
     s->state = cmd == FLASH_CMD_READ ? NFC_READ_START : NFC_PROG_DATA;
     trace_tango4_nfc_cmd(tango4_nfc_cmd_name(cmd), l.cs, s->cur_page,
                          l.data, fifo8_num_used(&s->fifo));
+    if (cmd == FLASH_CMD_WRITE) {
+        /* page data waiting in the box may come in now */
+        tango4_nfc_sbox_ready(s);
+    }
     tango4_nfc_advance(s);
 }
 
-/* Bytes arriving at the sbox port */
-static void tango4_nfc_receive(void *opaque, const uint8_t *buf, size_t len)
+/* Bytes arriving at the sbox port: taken only while a program wants them */
+static size_t tango4_nfc_receive(void *opaque, const uint8_t *buf,
+                                 size_t len)
 {
     Tango4NfcState *s = opaque;
-    uint32_t take = MIN(len, fifo8_num_free(&s->fifo));
+    NfcLayout l;
+    size_t take;
 
-    fifo8_push_all(&s->fifo, buf, take);
-    if (take < len) {
-        s->bytes_dropped += len - take;
-        qemu_log_mask(LOG_GUEST_ERROR,
-                      "tango4-nfc: input FIFO full (%u bytes): %zu bytes "
-                      "dropped\n", TANGO4_NFC_FIFO_SIZE, len - take);
+    if (s->state != NFC_PROG_DATA ||
+        !tango4_nfc_layout(s, s->cur_xfer, s->cur_pkt0, s->cur_pktn,
+                           s->cur_bb, &l) ||
+        fifo8_num_used(&s->fifo) >= l.data) {
+        return 0;
     }
-    trace_tango4_nfc_fifo_in(len, fifo8_num_used(&s->fifo), len - take);
+    take = MIN(len, l.data - fifo8_num_used(&s->fifo));
+    fifo8_push_all(&s->fifo, buf, take);
+    trace_tango4_nfc_fifo_in(take, fifo8_num_used(&s->fifo), l.data);
     tango4_nfc_advance(s);
+    return take;
+}
+
+/* The box may take read data again */
+static void tango4_nfc_ready(void *opaque)
+{
+    tango4_nfc_advance(opaque);
 }
 
 static void tango4_nfc_rb(void *opaque, int n, int level)
@@ -491,8 +569,14 @@ static uint64_t tango4_nfc_reg_read(void *opaque, hwaddr addr, unsigned size)
                       HWADDR_PRIx ": registers are 32-bit\n", size, addr);
         return 0;
     }
+    if (addr >> 2 == R_STATUS || addr >> 2 == R_XFER_STATUS) {
+        /* catch up on virtual time, as a polling driver expects */
+        tango4_sbox_catch_up(s->sbox);
+        tango4_nfc_advance(s);
+    }
     if (addr >> 2 == R_STATUS) {
-        val = s->state == NFC_IDLE ? STATUS_CMD_READY : 0;
+        val = (s->state == NFC_IDLE ? STATUS_CMD_READY : 0) | s->status |
+              MIN(fifo8_num_used(&s->fifo), TANGO4_NFC_STATUS_FIFO_LEVEL);
     } else {
         val = s->regs[addr >> 2];
     }
@@ -649,8 +733,9 @@ static void tango4_nfc_pbus_write(void *opaque, hwaddr addr, uint64_t value,
         if (!(value & PAD_MODE_NFC) && s->state != NFC_IDLE) {
             qemu_log_mask(LOG_GUEST_ERROR,
                           "tango4-nfc: PAD_MODE set to raw while the %s of "
-                          "page %u is in progress: it waits for NFC mode\n",
+                          "page %u is in progress: command aborted\n",
                           tango4_nfc_cmd_name(s->cur_cmd), s->cur_page);
+            tango4_nfc_abort(s, "PAD_MODE raw");
         }
         s->pad_mode = value & PAD_MODE_NFC;
         tango4_nfc_advance(s);
@@ -703,8 +788,15 @@ static void tango4_nfc_realize(DeviceState *dev, Error **errp)
         error_setg(errp, "tango4-nfc: the 'sbox' link is not set");
         return;
     }
-    if (!tango4_sbox_attach(s->sbox, s->port, "nfc", tango4_nfc_receive, s,
-                            errp)) {
+    if (s->port < 1 || s->port > TANGO4_SBOX_MAX_SRC) {
+        error_setg(errp, "tango4-nfc: port %u is not a source port of the "
+                   "switch box (1..%u)", s->port, TANGO4_SBOX_MAX_SRC);
+        return;
+    }
+    if (!tango4_sbox_attach_dst(s->sbox, s->port, "nfc", tango4_nfc_receive,
+                                s, errp) ||
+        !tango4_sbox_attach_src(s->sbox, s->port, "nfc", tango4_nfc_ready, s,
+                                errp)) {
         return;
     }
 }
@@ -718,6 +810,8 @@ static void tango4_nfc_reset_hold(Object *obj, ResetType type)
     s->cs_ctrl = 0;
     s->pad_mode = 0;
     fifo8_reset(&s->fifo);
+    s->olen = s->opos = 0;
+    s->status = 0;
     s->state = NFC_IDLE;
     s->cur_cmd = 0;
     s->cur_page = 0;
@@ -748,7 +842,11 @@ static void tango4_nfc_init(Object *obj)
                                    OBJ_PROP_FLAG_READ);
     object_property_add_uint64_ptr(obj, "ecc-failed", &s->ecc_failed,
                                    OBJ_PROP_FLAG_READ);
-    object_property_add_uint64_ptr(obj, "bytes-dropped", &s->bytes_dropped,
+    object_property_add_uint64_ptr(obj, "refused", &s->refused,
+                                   OBJ_PROP_FLAG_READ);
+    object_property_add_uint64_ptr(obj, "aborts", &s->aborts,
+                                   OBJ_PROP_FLAG_READ);
+    object_property_add_uint64_ptr(obj, "bytes-flushed", &s->bytes_flushed,
                                    OBJ_PROP_FLAG_READ);
 }
 
@@ -768,7 +866,24 @@ static int tango4_nfc_post_load(void *opaque, int version_id)
 {
     Tango4NfcState *s = opaque;
 
-    if (s->state > NFC_PROG_WAIT) {
+    NfcLayout l;
+
+    if (s->fifo.head >= s->fifo.capacity || s->fifo.num > s->fifo.capacity ||
+        s->state >= NFC_STATE__MAX || s->olen > TANGO4_NFC_FIFO_SIZE ||
+        s->opos > s->olen ||
+        (s->state == NFC_READ_SEND) != (s->olen != 0) ||
+        (s->status & ~(TANGO4_NFC_STATUS_REFUSED |
+                       TANGO4_NFC_STATUS_ABORTED))) {
+        return -EINVAL;
+    }
+    if (s->state != NFC_IDLE &&
+        (!tango4_nfc_layout(s, s->cur_xfer, s->cur_pkt0, s->cur_pktn,
+                            s->cur_bb, &l) ||
+         fifo8_num_used(&s->fifo) > l.data ||
+         (s->state == NFC_READ_SEND && s->olen != l.data))) {
+        return -EINVAL;
+    }
+    if (s->state != NFC_PROG_DATA && fifo8_num_used(&s->fifo)) {
         return -EINVAL;
     }
     return 0;
@@ -776,8 +891,8 @@ static int tango4_nfc_post_load(void *opaque, int version_id)
 
 static const VMStateDescription vmstate_tango4_nfc = {
     .name = TYPE_TANGO4_NFC,
-    .version_id = 1,
-    .minimum_version_id = 1,
+    .version_id = 2,
+    .minimum_version_id = 2,
     .post_load = tango4_nfc_post_load,
     .fields = (const VMStateField[]) {
         VMSTATE_UINT32_ARRAY(regs, Tango4NfcState, TANGO4_NFC_REGS_SIZE / 4),
@@ -785,6 +900,10 @@ static const VMStateDescription vmstate_tango4_nfc = {
         VMSTATE_UINT32(cs_ctrl, Tango4NfcState),
         VMSTATE_UINT32(pad_mode, Tango4NfcState),
         VMSTATE_FIFO8(fifo, Tango4NfcState),
+        VMSTATE_UINT8_ARRAY(obuf, Tango4NfcState, TANGO4_NFC_FIFO_SIZE),
+        VMSTATE_UINT32(olen, Tango4NfcState),
+        VMSTATE_UINT32(opos, Tango4NfcState),
+        VMSTATE_UINT32(status, Tango4NfcState),
         VMSTATE_UINT32(state, Tango4NfcState),
         VMSTATE_UINT32(cur_cmd, Tango4NfcState),
         VMSTATE_UINT32(cur_page, Tango4NfcState),
@@ -794,7 +913,9 @@ static const VMStateDescription vmstate_tango4_nfc = {
         VMSTATE_UINT32(cur_bb, Tango4NfcState),
         VMSTATE_UINT64(ecc_corrected, Tango4NfcState),
         VMSTATE_UINT64(ecc_failed, Tango4NfcState),
-        VMSTATE_UINT64(bytes_dropped, Tango4NfcState),
+        VMSTATE_UINT64(refused, Tango4NfcState),
+        VMSTATE_UINT64(aborts, Tango4NfcState),
+        VMSTATE_UINT64(bytes_flushed, Tango4NfcState),
         VMSTATE_END_OF_LIST()
     },
 };

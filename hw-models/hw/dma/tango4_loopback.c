@@ -5,7 +5,7 @@
  * Not a block of the real SoC: a test endpoint for a second DMA client.
  * Bytes routed to its port are queued in a FIFO and sent back out of the
  * same port, in order, as soon as a destination takes bytes from that
- * port. A memory-to-device transfer into the port followed by a
+ * port (the box calls it back when a route appears or has room). A memory-to-device transfer into the port followed by a
  * device-to-memory transfer out of it thus copies a buffer through the
  * switch box, even when the second transfer is set up only after the
  * first one has ended.
@@ -19,80 +19,64 @@
 #include "hw/qdev-properties.h"
 #include "hw/dma/tango4_loopback.h"
 #include "migration/vmstate.h"
+#include "trace.h"
 
 /* Bytes sent back per push */
 #define LOOPBACK_CHUNK 1024
 
+/* Send the FIFO out as far as the box takes it. */
 static void tango4_loopback_send(Tango4LoopbackState *s)
 {
     uint8_t buf[LOOPBACK_CHUNK];
-    uint32_t len;
+    bool sent = false;
 
     while (!fifo8_is_empty(&s->fifo)) {
-        len = fifo8_pop_buf(&s->fifo, buf,
-                            MIN(sizeof(buf), fifo8_num_used(&s->fifo)));
-        s->bytes += len;
-        tango4_sbox_push(s->sbox, s->port, buf, len);
+        uint32_t len = MIN(sizeof(buf), fifo8_num_used(&s->fifo));
+        size_t n;
+
+        len = fifo8_peek_buf(&s->fifo, buf, len);
+        n = tango4_sbox_push(s->sbox, s->port, buf, len);
+        if (!n) {
+            break;
+        }
+        fifo8_drop(&s->fifo, n);
+        s->bytes += n;
+        sent = true;
+        trace_tango4_loopback_send(n, fifo8_num_used(&s->fifo));
+    }
+    if (sent) {
+        /* room again: bytes the box holds for us may come in */
+        tango4_sbox_dst_ready(s->sbox, s->port);
     }
 }
 
-/* The source port routed to destination @port */
-static unsigned tango4_loopback_src_of(Tango4SboxState *sbox, unsigned port)
+static void tango4_loopback_ready(void *opaque)
 {
-    return extract32(sbox->route[(port - 1) / 8], ((port - 1) % 8) * 4, 4);
+    tango4_loopback_send(opaque);
 }
 
-static void tango4_loopback_timer(void *opaque)
-{
-    Tango4LoopbackState *s = opaque;
-    int64_t now = qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL);
-
-    if (fifo8_is_empty(&s->fifo)) {
-        s->poll_ns = 0;
-        return;
-    }
-    if (!tango4_sbox_routed_from(s->sbox, s->port)) {
-        /* Wait for a destination to take bytes from the port. */
-        s->poll_ns = s->poll_ns ? MIN(s->poll_ns * 2,
-                                      TANGO4_LOOPBACK_POLL_MAX_NS)
-                                : TANGO4_LOOPBACK_POLL_MIN_NS;
-        timer_mod(s->timer, now + s->poll_ns);
-        return;
-    }
-    s->poll_ns = 0;
-    tango4_loopback_send(s);
-}
-
-/*
- * Bytes arriving at the port. They are sent back from the timer, never
- * from inside the delivery, which may itself run inside a push.
- */
-static void tango4_loopback_receive(void *opaque, const uint8_t *buf,
-                                    size_t len)
+/* Bytes arriving at the port: taken as far as the FIFO has room. */
+static size_t tango4_loopback_receive(void *opaque, const uint8_t *buf,
+                                      size_t len)
 {
     Tango4LoopbackState *s = opaque;
     size_t take = MIN(len, fifo8_num_free(&s->fifo));
 
-    if (tango4_loopback_src_of(s->sbox, s->port) == s->port) {
-        /* Sent back they would come back again, for ever. */
-        s->bytes_dropped += len;
+    if (tango4_sbox_route_src(s->sbox, s->port) == s->port) {
+        /* Sent back they would come back again, for ever: hold them. */
         qemu_log_mask(LOG_GUEST_ERROR,
-                      "tango4-loopback: port %u is routed to itself: %zu "
-                      "bytes dropped\n", s->port, len);
-        return;
+                      "tango4-loopback: port %u is routed to itself: bytes "
+                      "wait in the switch box\n", s->port);
+        return 0;
     }
     fifo8_push_all(&s->fifo, buf, take);
-    if (take < len) {
-        s->bytes_dropped += len - take;
-        qemu_log_mask(LOG_GUEST_ERROR,
-                      "tango4-loopback: FIFO full (%u bytes) and nothing "
-                      "takes bytes from port %u: %zu bytes dropped\n",
-                      TANGO4_LOOPBACK_FIFO_SIZE, s->port, len - take);
-    }
+    trace_tango4_loopback_receive(take, len - take,
+                                  fifo8_num_used(&s->fifo));
+    /* send back from the box's wake-up, never from inside a delivery */
     if (take) {
-        s->poll_ns = 0;
-        timer_mod(s->timer, qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL));
+        tango4_sbox_src_wait(s->sbox, s->port);
     }
+    return take;
 }
 
 static void tango4_loopback_realize(DeviceState *dev, Error **errp)
@@ -108,29 +92,28 @@ static void tango4_loopback_realize(DeviceState *dev, Error **errp)
                    "(1..%u)", s->port, TANGO4_SBOX_MAX_SRC);
         return;
     }
-    tango4_sbox_attach(s->sbox, s->port, "loopback", tango4_loopback_receive,
-                       s, errp);
+    if (!tango4_sbox_attach_dst(s->sbox, s->port, "loopback",
+                                tango4_loopback_receive, s, errp)) {
+        return;
+    }
+    tango4_sbox_attach_src(s->sbox, s->port, "loopback",
+                           tango4_loopback_ready, s, errp);
 }
 
 static void tango4_loopback_reset_hold(Object *obj, ResetType type)
 {
     Tango4LoopbackState *s = TANGO4_LOOPBACK(obj);
 
-    timer_del(s->timer);
     fifo8_reset(&s->fifo);
-    s->poll_ns = 0;
 }
 
 static void tango4_loopback_init(Object *obj)
 {
     Tango4LoopbackState *s = TANGO4_LOOPBACK(obj);
 
-    s->timer = timer_new_ns(QEMU_CLOCK_VIRTUAL, tango4_loopback_timer, s);
     fifo8_create(&s->fifo, TANGO4_LOOPBACK_FIFO_SIZE);
 
     object_property_add_uint64_ptr(obj, "bytes", &s->bytes,
-                                   OBJ_PROP_FLAG_READ);
-    object_property_add_uint64_ptr(obj, "bytes-dropped", &s->bytes_dropped,
                                    OBJ_PROP_FLAG_READ);
 }
 
@@ -138,7 +121,6 @@ static void tango4_loopback_finalize(Object *obj)
 {
     Tango4LoopbackState *s = TANGO4_LOOPBACK(obj);
 
-    timer_free(s->timer);
     fifo8_destroy(&s->fifo);
 }
 
@@ -146,7 +128,7 @@ static int tango4_loopback_post_load(void *opaque, int version_id)
 {
     Tango4LoopbackState *s = opaque;
 
-    if (s->poll_ns > TANGO4_LOOPBACK_POLL_MAX_NS) {
+    if (s->fifo.head >= s->fifo.capacity || s->fifo.num > s->fifo.capacity) {
         return -EINVAL;
     }
     return 0;
@@ -154,15 +136,12 @@ static int tango4_loopback_post_load(void *opaque, int version_id)
 
 static const VMStateDescription vmstate_tango4_loopback = {
     .name = TYPE_TANGO4_LOOPBACK,
-    .version_id = 1,
-    .minimum_version_id = 1,
+    .version_id = 2,
+    .minimum_version_id = 2,
     .post_load = tango4_loopback_post_load,
     .fields = (const VMStateField[]) {
         VMSTATE_FIFO8(fifo, Tango4LoopbackState),
-        VMSTATE_TIMER_PTR(timer, Tango4LoopbackState),
-        VMSTATE_UINT64(poll_ns, Tango4LoopbackState),
         VMSTATE_UINT64(bytes, Tango4LoopbackState),
-        VMSTATE_UINT64(bytes_dropped, Tango4LoopbackState),
         VMSTATE_END_OF_LIST()
     },
 };

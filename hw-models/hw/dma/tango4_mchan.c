@@ -3,11 +3,14 @@
  * Sigma Designs tango4 memory channel
  *
  * One instance per memory channel. A memory-to-device ("read") channel
- * reads its buffer from guest memory and pushes it out of its sbox port;
- * a device-to-memory ("write") channel writes the bytes arriving at its
- * port to guest memory. Either way the interrupt is pulsed when the
- * memory side is done: for a read channel, while the bytes may still be
- * in flight in the switch box.
+ * reads its buffer from guest memory and pushes it out of its sbox port
+ * as fast as the route takes it (it waits while the port has no route or
+ * the route's FIFO is full); a device-to-memory ("write") channel takes
+ * the bytes arriving at its port while it has a command, and writes them
+ * to guest memory (without a command, bytes wait in the switch box).
+ * Either way the interrupt is pulsed when the memory side is done: for a
+ * read channel, when its last byte has entered the route, while bytes may
+ * still be in flight in the switch box.
  *
  * Copyright (c) 2026 tangolab developers
  */
@@ -190,15 +193,6 @@ static bool mchan_check(Tango4MchanState *s, uint32_t cmd)
             return false;
         }
     }
-
-    if (s->mem_to_dev && !tango4_sbox_routed_from(s->sbox, s->port)) {
-        mchan_error(s, "no sbox route from port %u", s->port);
-        return false;
-    }
-    if (!s->mem_to_dev && !tango4_sbox_routed_to(s->sbox, s->port)) {
-        mchan_error(s, "no sbox route to port %u", s->port);
-        return false;
-    }
     return true;
 }
 
@@ -207,7 +201,6 @@ static void mchan_mem_done(Tango4MchanState *s)
 {
     s->active = false;
     s->waiting = false;
-    timer_del(s->step_timer);
     trace_tango4_mchan_mem_done(s->name, s->count, s->cmd_failed);
     timer_mod_ns(s->irq_timer,
                  qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL) + s->irq_delay_ns);
@@ -237,16 +230,18 @@ static void mchan_advance(Tango4MchanState *s, uint32_t n)
 static void mchan_read_step(Tango4MchanState *s)
 {
     while (s->active && s->count) {
-        size_t space = tango4_sbox_space(s->sbox);
+        size_t room = tango4_sbox_can_push(s->sbox, s->port);
         uint32_t n;
+        size_t taken;
         MemTxResult res;
 
-        if (!space) {
+        if (!room) {
+            /* the box calls mchan_ready() when the route takes bytes */
             s->waiting = true;
             trace_tango4_mchan_wait(s->name, s->count);
             return;
         }
-        n = MIN(MIN(s->seg_left, space), TANGO4_MCHAN_CHUNK);
+        n = MIN(MIN(s->seg_left, room), TANGO4_MCHAN_CHUNK);
         res = address_space_read(&address_space_memory, s->addr,
                                  MEMTXATTRS_UNSPECIFIED, s->bounce, n);
         if (res != MEMTX_OK) {
@@ -255,18 +250,35 @@ static void mchan_read_step(Tango4MchanState *s)
             mchan_abort(s);
             return;
         }
-        tango4_sbox_push(s->sbox, s->port, s->bounce, n);
-        mchan_advance(s, n);
+        taken = tango4_sbox_push(s->sbox, s->port, s->bounce, n);
+        mchan_advance(s, taken);
+        if (taken < n) {
+            s->waiting = true;
+            trace_tango4_mchan_wait(s->name, s->count);
+            return;
+        }
     }
     if (s->active) {
+        /* the last byte has entered the route */
         mchan_mem_done(s);
     }
 }
 
-/* Write channel: write arriving bytes for the command, return how many. */
-static size_t mchan_write_mem(Tango4MchanState *s, const uint8_t *buf,
-                              size_t len)
+/* Read channel: the sbox may take bytes again. */
+static void mchan_ready(void *opaque)
 {
+    Tango4MchanState *s = opaque;
+
+    if (s->waiting && s->active) {
+        s->waiting = false;
+        mchan_read_step(s);
+    }
+}
+
+/* Write channel: bytes arriving at the port; returns how many it took. */
+static size_t mchan_receive(void *opaque, const uint8_t *buf, size_t len)
+{
+    Tango4MchanState *s = opaque;
     size_t done = 0;
 
     while (s->active && done < len) {
@@ -276,14 +288,10 @@ static size_t mchan_write_mem(Tango4MchanState *s, const uint8_t *buf,
         res = address_space_write(&address_space_memory, s->addr,
                                   MEMTXATTRS_UNSPECIFIED, buf + done, n);
         if (res != MEMTX_OK) {
-            /* The bytes meant for this command are lost with it. */
-            size_t lost = MIN(len - done, s->count);
-
-            s->bytes_dropped += lost;
             mchan_error(s, "writing 0x%" PRIx32 "+0x%" PRIx32 " failed",
                         s->addr, n);
             mchan_abort(s);
-            return done + lost;
+            break;
         }
         mchan_advance(s, n);
         done += n;
@@ -291,75 +299,10 @@ static size_t mchan_write_mem(Tango4MchanState *s, const uint8_t *buf,
             mchan_mem_done(s);
         }
     }
+    if (done) {
+        trace_tango4_mchan_receive(s->name, done, len - done);
+    }
     return done;
-}
-
-static void mchan_fifo_put(Tango4MchanState *s, const uint8_t *buf,
-                           size_t len)
-{
-    size_t n = MIN(len, TANGO4_MCHAN_FIFO_SIZE - s->fifo_len);
-    size_t i;
-
-    for (i = 0; i < n; i++) {
-        s->fifo[(s->fifo_head + s->fifo_len + i) % TANGO4_MCHAN_FIFO_SIZE] =
-            buf[i];
-    }
-    s->fifo_len += n;
-    trace_tango4_mchan_fifo(s->name, n, s->fifo_len);
-    if (n < len) {
-        s->bytes_dropped += len - n;
-        qemu_log_mask(LOG_GUEST_ERROR,
-                      "tango4-mchan %s: %zu bytes arrived with no command and "
-                      "a full FIFO: dropped\n", s->name, len - n);
-    }
-}
-
-static void mchan_fifo_drain(Tango4MchanState *s)
-{
-    while (s->active && s->fifo_len) {
-        size_t n = MIN(s->fifo_len, TANGO4_MCHAN_FIFO_SIZE - s->fifo_head);
-        size_t k = mchan_write_mem(s, s->fifo + s->fifo_head, n);
-
-        s->fifo_head = (s->fifo_head + k) % TANGO4_MCHAN_FIFO_SIZE;
-        s->fifo_len -= k;
-        if (k < n) {
-            break;
-        }
-    }
-}
-
-/* Called by the sbox with bytes arriving at a write channel's port. */
-static void mchan_receive(void *opaque, const uint8_t *buf, size_t len)
-{
-    Tango4MchanState *s = opaque;
-    size_t n = 0;
-
-    if (s->active) {
-        n = mchan_write_mem(s, buf, len);
-    }
-    if (n < len) {
-        mchan_fifo_put(s, buf + n, len - n);
-    }
-}
-
-static void mchan_space_notify(Notifier *notifier, void *data)
-{
-    Tango4MchanState *s = container_of(notifier, Tango4MchanState,
-                                       space_notifier);
-
-    if (s->waiting) {
-        timer_mod_ns(s->step_timer, qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL));
-    }
-}
-
-static void mchan_step_cb(void *opaque)
-{
-    Tango4MchanState *s = opaque;
-
-    if (s->waiting && s->active) {
-        s->waiting = false;
-        mchan_read_step(s);
-    }
 }
 
 static void mchan_irq_cb(void *opaque)
@@ -377,12 +320,42 @@ static void mchan_irq_cb(void *opaque)
     qemu_irq_pulse(s->irq);
 }
 
+/* A register write to a busy channel: refused, the transfer goes on. */
+static void mchan_refuse(Tango4MchanState *s, const char *reg, uint64_t val)
+{
+    s->refused++;
+    s->status |= TANGO4_MCHAN_ST_REFUSED;
+    trace_tango4_mchan_refused(s->name, reg, val);
+    qemu_log_mask(LOG_GUEST_ERROR, "tango4-mchan %s: %s write 0x%" PRIx64
+                  " while busy: refused\n", s->name, reg, val);
+}
+
+/* STOP: end the command in progress where it is, without an interrupt. */
+static void mchan_stop(Tango4MchanState *s)
+{
+    if (!(s->status & TANGO4_MCHAN_ST_BUSY)) {
+        return;
+    }
+    trace_tango4_mchan_stop(s->name, s->count, s->active);
+    s->stops++;
+    s->active = false;
+    s->waiting = false;
+    s->cmd_failed = true;
+    timer_del(s->irq_timer);
+    s->status &= ~TANGO4_MCHAN_ST_BUSY;
+    s->status |= TANGO4_MCHAN_ST_STOPPED;
+}
+
 static void mchan_command(Tango4MchanState *s, uint32_t val)
 {
     uint64_t base;
 
+    if (val == TANGO4_MCHAN_CMD_STOP) {
+        mchan_stop(s);
+        return;
+    }
     if (s->status & TANGO4_MCHAN_ST_BUSY) {
-        mchan_error(s, "CMD 0x%" PRIx32 " while busy: ignored", val);
+        mchan_refuse(s, "CMD", val);
         return;
     }
     s->cmd = val & TANGO4_MCHAN_ST_CMD_MASK;
@@ -407,7 +380,8 @@ static void mchan_command(Tango4MchanState *s, uint32_t val)
     if (s->mem_to_dev) {
         mchan_read_step(s);
     } else {
-        mchan_fifo_drain(s);
+        /* bytes waiting in the box for this channel may come now */
+        tango4_sbox_dst_ready(s->sbox, s->port);
     }
 }
 
@@ -452,8 +426,7 @@ static void mchan_write(void *opaque, hwaddr addr, uint64_t val,
     case TANGO4_MCHAN_COUNT:
     case TANGO4_MCHAN_ADDR2:
         if (s->status & TANGO4_MCHAN_ST_BUSY) {
-            mchan_error(s, "%s write 0x%" PRIx64 " while busy: ignored",
-                        names[addr / 4], val);
+            mchan_refuse(s, names[addr / 4], val);
             return;
         }
         if (addr == TANGO4_MCHAN_ADDR) {
@@ -501,8 +474,10 @@ static void mchan_get_u64(Object *obj, Visitor *v, const char *name,
         value = s->transfers;
     } else if (!strcmp(name, "errors")) {
         value = s->errors;
-    } else if (!strcmp(name, "bytes-dropped")) {
-        value = s->bytes_dropped;
+    } else if (!strcmp(name, "refused")) {
+        value = s->refused;
+    } else if (!strcmp(name, "stops")) {
+        value = s->stops;
     } else {
         g_assert_not_reached();
     }
@@ -535,10 +510,8 @@ static int mchan_post_load(void *opaque, int version_id)
     uint64_t base;
     uint32_t len;
 
-    if (s->fifo_head >= TANGO4_MCHAN_FIFO_SIZE ||
-        s->fifo_len > TANGO4_MCHAN_FIFO_SIZE ||
-        s->irq_delay_ns > TANGO4_MCHAN_MAX_IRQ_DELAY_NS ||
-        (s->waiting && !s->active) ||
+    if (s->irq_delay_ns > TANGO4_MCHAN_MAX_IRQ_DELAY_NS ||
+        (s->waiting && (!s->active || !s->mem_to_dev)) ||
         (s->active && !(s->status & TANGO4_MCHAN_ST_BUSY))) {
         return -EINVAL;
     }
@@ -559,8 +532,8 @@ static int mchan_post_load(void *opaque, int version_id)
 
 static const VMStateDescription vmstate_tango4_mchan = {
     .name = TYPE_TANGO4_MCHAN,
-    .version_id = 1,
-    .minimum_version_id = 1,
+    .version_id = 2,
+    .minimum_version_id = 2,
     .post_load = mchan_post_load,
     .fields = (const VMStateField[]) {
         VMSTATE_UINT64(irq_delay_ns, Tango4MchanState),
@@ -577,15 +550,12 @@ static const VMStateDescription vmstate_tango4_mchan = {
         VMSTATE_UINT32(cmd_addr2, Tango4MchanState),
         VMSTATE_UINT32(seg, Tango4MchanState),
         VMSTATE_UINT32(seg_left, Tango4MchanState),
-        VMSTATE_UINT8_ARRAY(fifo, Tango4MchanState, TANGO4_MCHAN_FIFO_SIZE),
-        VMSTATE_UINT32(fifo_head, Tango4MchanState),
-        VMSTATE_UINT32(fifo_len, Tango4MchanState),
         VMSTATE_UINT64(bytes, Tango4MchanState),
         VMSTATE_UINT64(transfers, Tango4MchanState),
         VMSTATE_UINT64(errors, Tango4MchanState),
-        VMSTATE_UINT64(bytes_dropped, Tango4MchanState),
+        VMSTATE_UINT64(refused, Tango4MchanState),
+        VMSTATE_UINT64(stops, Tango4MchanState),
         VMSTATE_TIMER_PTR(irq_timer, Tango4MchanState),
-        VMSTATE_TIMER_PTR(step_timer, Tango4MchanState),
         VMSTATE_END_OF_LIST()
     }
 };
@@ -596,8 +566,9 @@ static void mchan_reset_hold(Object *obj, ResetType type)
 {
     Tango4MchanState *s = TANGO4_MCHAN(obj);
 
-    timer_del(s->irq_timer);
-    timer_del(s->step_timer);
+    if (s->irq_timer) {
+        timer_del(s->irq_timer);
+    }
     s->addr = 0;
     s->count = 0;
     s->addr2 = 0;
@@ -611,8 +582,6 @@ static void mchan_reset_hold(Object *obj, ResetType type)
     s->cmd_addr2 = 0;
     s->seg = 0;
     s->seg_left = 0;
-    s->fifo_head = 0;
-    s->fifo_len = 0;
 }
 
 static void mchan_init(Object *obj)
@@ -651,17 +620,16 @@ static void mchan_realize(DeviceState *dev, Error **errp)
                                   s->port);
     }
 
-    if (s->mem_to_dev) {
-        s->space_notifier.notify = mchan_space_notify;
-        tango4_sbox_add_space_notifier(s->sbox, &s->space_notifier);
-    } else if (!tango4_sbox_attach(s->sbox, s->port, s->name, mchan_receive,
-                                   s, errp)) {
+    if (s->mem_to_dev ?
+        !tango4_sbox_attach_src(s->sbox, s->port, s->name, mchan_ready, s,
+                                errp) :
+        !tango4_sbox_attach_dst(s->sbox, s->port, s->name, mchan_receive, s,
+                                errp)) {
         g_free(s->name);
         s->name = NULL;
         return;
     }
     s->irq_timer = timer_new_ns(QEMU_CLOCK_VIRTUAL, mchan_irq_cb, s);
-    s->step_timer = timer_new_ns(QEMU_CLOCK_VIRTUAL, mchan_step_cb, s);
 }
 
 static void mchan_finalize(Object *obj)
@@ -670,7 +638,6 @@ static void mchan_finalize(Object *obj)
 
     if (s->irq_timer) {
         timer_free(s->irq_timer);
-        timer_free(s->step_timer);
     }
     g_free(s->name);
 }
@@ -687,7 +654,7 @@ static void mchan_class_init(ObjectClass *oc, void *data)
     DeviceClass *dc = DEVICE_CLASS(oc);
     ResettableClass *rc = RESETTABLE_CLASS(oc);
     static const char *const counters[] = {
-        "bytes", "transfers", "errors", "bytes-dropped",
+        "bytes", "transfers", "errors", "refused", "stops",
     };
     unsigned i;
 

@@ -4,24 +4,39 @@
  *
  * The box connects bidirectional ports: the route of each destination
  * port (a nibble in ROUTE or ROUTE2) names the source port it takes bytes
- * from. Bytes pushed by a source are cut into bursts that arrive at their
- * destinations after a latency and at a bandwidth (both QOM properties).
- * Changing the route of a destination while bytes are in flight to it
- * loses those bytes, as on the real chip: that is the race the model is
- * here to show.
+ * from. Every destination has a FIFO of fifo-depth bytes in flight: a
+ * source's bytes enter the FIFOs of the destinations routed from it in
+ * bursts, which arrive after a latency (fixed, or drawn per burst from a
+ * seeded distribution) and at a bandwidth. Both sides are flow
+ * controlled: a source waits while it has no route or a FIFO is full, a
+ * destination that cannot take bytes leaves them in its FIFO and says
+ * when it can take more. Changing the route of a destination while bytes
+ * are in flight to it loses those bytes, as on the real chip: that is the
+ * race the model is here to show. Resetting the box loses them too.
  *
  * Copyright (c) 2026 tangolab developers
  */
 
 #include "qemu/osdep.h"
+#include <math.h>
 #include "qemu/log.h"
 #include "qapi/error.h"
 #include "qapi/visitor.h"
+#include "hw/qdev-properties.h"
 #include "hw/dma/tango4_sbox.h"
 #include "migration/vmstate.h"
 #include "trace.h"
 
 #define ROUTE_DISCONNECTED 0xf
+
+/* Bound on the rounds of one delivery run; more continue from the timer */
+#define SBOX_MAX_ROUNDS 4096
+
+static const char *const sbox_jitter_names[] = {
+    [TANGO4_SBOX_JITTER_NONE] = "none",
+    [TANGO4_SBOX_JITTER_UNIFORM] = "uniform",
+    [TANGO4_SBOX_JITTER_EXPONENTIAL] = "exponential",
+};
 
 static bool sbox_held(Tango4SboxState *s)
 {
@@ -39,140 +54,47 @@ static void sbox_set_src(Tango4SboxState *s, unsigned dst, unsigned src)
                                         ((dst - 1) % 8) * 4, 4, src);
 }
 
-static Tango4SboxBurst *sbox_burst(Tango4SboxState *s, uint32_t i)
+static const char *sbox_dst_name(Tango4SboxState *s, unsigned port)
 {
-    return &s->queue[(s->queue_head + i) % s->queue_cap];
+    return s->ports[port].dst_name ? s->ports[port].dst_name : "unconnected";
 }
 
-static const char *sbox_port_name(Tango4SboxState *s, unsigned port)
+static Tango4SboxSlot *sbox_slot(Tango4SboxState *s, unsigned port,
+                                 uint32_t i)
 {
-    return s->ports[port].name ? s->ports[port].name : "unconnected";
+    Tango4SboxFifo *f = &s->fifo[port];
+
+    return &s->slots[port * s->nslots + (f->head + i) % s->nslots];
 }
 
-/* Rebuild the ring as a plain array of queue_len entries (head 0). */
-static void sbox_queue_linearize(Tango4SboxState *s, uint32_t new_cap)
+/* splitmix64: small, fast and good enough to draw latencies from. */
+static uint64_t sbox_rand(Tango4SboxState *s)
 {
-    Tango4SboxBurst *q = NULL;
-    uint32_t i;
+    uint64_t z = (s->rng += 0x9e3779b97f4a7c15ULL);
 
-    assert(new_cap >= (uint32_t)s->queue_len);
-    if (new_cap) {
-        q = g_new(Tango4SboxBurst, new_cap);
-        for (i = 0; i < s->queue_len; i++) {
-            q[i] = *sbox_burst(s, i);
-        }
-    }
-    g_free(s->queue);
-    s->queue = q;
-    s->queue_cap = new_cap;
-    s->queue_head = 0;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
 }
 
-static void sbox_arm_timer(Tango4SboxState *s)
+/* The latency of the next burst, in ns. */
+static int64_t sbox_draw_latency(Tango4SboxState *s)
 {
-    if (s->queue_len) {
-        timer_mod_ns(s->timer, sbox_burst(s, 0)->arrival);
-    } else {
-        timer_del(s->timer);
+    double u;
+    int64_t lat = s->latency_ns;
+
+    if (!s->jitter_ns || s->jitter == TANGO4_SBOX_JITTER_NONE) {
+        return lat;
     }
-}
-
-static uint64_t sbox_bytes_in_flight(Tango4SboxState *s)
-{
-    uint64_t total = 0;
-    uint32_t i;
-
-    for (i = 0; i < s->queue_len; i++) {
-        Tango4SboxBurst *b = sbox_burst(s, i);
-
-        total += (uint64_t)b->len * ctpop32(b->dst_mask);
+    if (s->jitter == TANGO4_SBOX_JITTER_UNIFORM) {
+        lat += (int64_t)(sbox_rand(s) % (2 * s->jitter_ns + 1)) -
+               (int64_t)s->jitter_ns;
+        return MAX(lat, 0);
     }
-    return total;
-}
-
-/*
- * Lose every byte in flight to @dst: the route of @dst is about to
- * change. Returns the number of bytes lost.
- */
-static uint64_t sbox_drop_dst(Tango4SboxState *s, unsigned dst,
-                              const char *why)
-{
-    uint64_t lost = 0;
-    uint32_t i, kept = 0, len = s->queue_len;
-
-    for (i = 0; i < len; i++) {
-        Tango4SboxBurst *b = sbox_burst(s, i);
-
-        if (b->dst_mask & BIT(dst)) {
-            b->dst_mask &= ~BIT(dst);
-            lost += b->len;
-        }
-    }
-    if (!lost) {
-        return 0;
-    }
-
-    /* Remove the bursts nobody waits for any more, keeping the order. */
-    for (i = 0; i < len; i++) {
-        Tango4SboxBurst *b = sbox_burst(s, i);
-
-        if (b->dst_mask) {
-            if (kept != i) {
-                *sbox_burst(s, kept) = *b;
-            }
-            kept++;
-        } else {
-            s->queued_bytes -= b->len;
-        }
-    }
-    s->queue_len = kept;
-
-    s->bytes_dropped += lost;
-    s->teardowns_in_flight++;
-    trace_tango4_sbox_drop(dst, lost, why);
-    qemu_log_mask(LOG_GUEST_ERROR,
-                  "tango4-sbox: %s of port %u (%s) with %" PRIu64
-                  " bytes in flight to it: bytes lost\n",
-                  why, dst, sbox_port_name(s, dst), lost);
-    sbox_arm_timer(s);
-    notifier_list_notify(&s->space_notifiers, s);
-    return lost;
-}
-
-static void sbox_deliver(Tango4SboxState *s, unsigned dst, const uint8_t *buf,
-                         size_t len)
-{
-    s->bytes_moved += len;
-    trace_tango4_sbox_deliver(dst, len);
-    s->ports[dst].receive(s->ports[dst].opaque, buf, len);
-}
-
-static void sbox_timer_cb(void *opaque)
-{
-    Tango4SboxState *s = opaque;
-    int64_t now = qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL);
-    bool freed = false;
-
-    while (s->queue_len && sbox_burst(s, 0)->arrival <= now) {
-        Tango4SboxBurst b = *sbox_burst(s, 0);
-        unsigned dst;
-
-        /* Take it off the queue first: the receivers see a consistent box */
-        s->queue_head = (s->queue_head + 1) % s->queue_cap;
-        s->queue_len--;
-        s->queued_bytes -= b.len;
-        freed = true;
-
-        for (dst = 1; dst <= TANGO4_SBOX_MAX_PORT; dst++) {
-            if (b.dst_mask & BIT(dst)) {
-                sbox_deliver(s, dst, b.data, b.len);
-            }
-        }
-    }
-    sbox_arm_timer(s);
-    if (freed) {
-        notifier_list_notify(&s->space_notifiers, s);
-    }
+    /* exponential: u in (0, 1] */
+    u = ((sbox_rand(s) >> 11) + 1) * 0x1.0p-53;
+    lat += (int64_t)(-log(u) * s->jitter_ns);
+    return MIN(lat, (int64_t)(2 * TANGO4_SBOX_MAX_LATENCY_NS));
 }
 
 static int64_t sbox_burst_ns(Tango4SboxState *s, unsigned len)
@@ -183,148 +105,350 @@ static int64_t sbox_burst_ns(Tango4SboxState *s, unsigned len)
     return DIV_ROUND_UP((uint64_t)len * NANOSECONDS_PER_SECOND, s->bandwidth);
 }
 
-bool tango4_sbox_push(Tango4SboxState *s, unsigned port, const uint8_t *buf,
-                      size_t len)
+/* Arm the timer for the earliest arrival a destination is waiting for. */
+static void sbox_arm_timer(Tango4SboxState *s)
 {
-    uint32_t mask = 0;
-    unsigned dst, unattached = 0;
-    int64_t now, start, prev;
-    size_t off;
+    int64_t next = INT64_MAX;
+    unsigned p;
 
-    assert(port >= 1 && port <= TANGO4_SBOX_MAX_SRC);
-    if (!len) {
-        return true;
-    }
-    if (sbox_held(s)) {
-        s->bytes_dropped += len;
-        trace_tango4_sbox_push_lost(port, len, "held in reset");
-        qemu_log_mask(LOG_GUEST_ERROR,
-                      "tango4-sbox: %zu bytes pushed from port %u while the "
-                      "box is held in reset: dropped\n", len, port);
-        return false;
-    }
-
-    for (dst = 1; dst <= TANGO4_SBOX_MAX_PORT; dst++) {
-        if (sbox_src_of(s, dst) != port) {
-            continue;
-        }
-        if (s->ports[dst].receive) {
-            mask |= BIT(dst);
-        } else {
-            unattached++;
-            qemu_log_mask(LOG_GUEST_ERROR,
-                          "tango4-sbox: port %u is routed to port %u, which "
-                          "has nothing attached: %zu bytes dropped\n",
-                          port, dst, len);
+    for (p = 1; p <= TANGO4_SBOX_MAX_PORT; p++) {
+        if (s->fifo[p].count && !s->fifo[p].stalled) {
+            next = MIN(next, sbox_slot(s, p, 0)->arrival);
         }
     }
-    s->bytes_dropped += (uint64_t)len * unattached;
-    if (!mask) {
-        if (!unattached) {
-            s->bytes_dropped += len;
-            qemu_log_mask(LOG_GUEST_ERROR,
-                          "tango4-sbox: %zu bytes pushed from port %u, which "
-                          "is routed to no destination: dropped\n",
-                          len, port);
-        }
-        trace_tango4_sbox_push_lost(port, len, "no route");
-        return false;
+    if (next == INT64_MAX) {
+        timer_del(s->timer);
+    } else {
+        timer_mod_ns(s->timer, next);
     }
-
-    now = qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL);
-    trace_tango4_sbox_push(port, len, mask, s->latency_ns, s->bandwidth);
-
-    if (!s->queue_len && !s->latency_ns && !s->bandwidth) {
-        /* Synchronous delivery: nothing is ever in flight. */
-        for (dst = 1; dst <= TANGO4_SBOX_MAX_PORT; dst++) {
-            if (mask & BIT(dst)) {
-                sbox_deliver(s, dst, buf, len);
-            }
-        }
-        return true;
-    }
-
-    start = now + s->latency_ns;
-    prev = s->queue_len ? sbox_burst(s, s->queue_len - 1)->arrival
-                        : INT64_MIN;
-    for (off = 0; off < len; off += TANGO4_SBOX_BURST) {
-        unsigned n = MIN(len - off, TANGO4_SBOX_BURST);
-        Tango4SboxBurst *b;
-
-        if (s->queue_len == s->queue_cap) {
-            sbox_queue_linearize(s, MAX(16, s->queue_cap * 2));
-        }
-        b = sbox_burst(s, s->queue_len);
-        b->arrival = MAX(prev, start) + sbox_burst_ns(s, n);
-        b->dst_mask = mask;
-        b->src = port;
-        b->len = n;
-        memcpy(b->data, buf + off, n);
-        memset(b->data + n, 0, TANGO4_SBOX_BURST - n);
-        prev = b->arrival;
-        s->queue_len++;
-        s->queued_bytes += n;
-    }
-    sbox_arm_timer(s);
-    return true;
 }
 
-bool tango4_sbox_routed_from(Tango4SboxState *s, unsigned port)
+static void sbox_kick(Tango4SboxState *s)
+{
+    timer_mod_ns(s->timer, qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL));
+}
+
+/* Offer @port the bursts that have arrived; true if bytes moved. */
+static bool sbox_deliver_port(Tango4SboxState *s, unsigned port, int64_t now)
+{
+    Tango4SboxFifo *f = &s->fifo[port];
+    bool moved = false;
+
+    while (f->count && !f->stalled) {
+        Tango4SboxSlot *b = sbox_slot(s, port, 0);
+        size_t want = b->len - b->done;
+        size_t n;
+
+        if (b->arrival > now) {
+            break;
+        }
+        n = s->ports[port].receive(s->ports[port].dst_opaque,
+                                   b->data + b->done, want);
+        assert(n <= want);
+        if (n) {
+            trace_tango4_sbox_deliver(port, n, f->bytes - n);
+            moved = true;
+        }
+        b->done += n;
+        f->bytes -= n;
+        s->bytes_moved += n;
+        if (n < want) {
+            f->stalled = true;
+            trace_tango4_sbox_stall(port, sbox_dst_name(s, port), f->bytes);
+            break;
+        }
+        f->head = (f->head + 1) % s->nslots;
+        f->count--;
+    }
+    return moved;
+}
+
+static bool sbox_routed_dsts(Tango4SboxState *s, unsigned src, uint32_t *mask)
 {
     unsigned dst;
 
+    *mask = 0;
     if (sbox_held(s)) {
         return false;
     }
     for (dst = 1; dst <= TANGO4_SBOX_MAX_PORT; dst++) {
-        if (sbox_src_of(s, dst) == port) {
-            return true;
+        if (sbox_src_of(s, dst) == src && s->ports[dst].receive) {
+            *mask |= BIT(dst);
         }
     }
-    return false;
+    return *mask != 0;
 }
 
-bool tango4_sbox_routed_to(Tango4SboxState *s, unsigned port)
+/* Bytes a push from @port would take now. */
+static size_t sbox_room(Tango4SboxState *s, unsigned port)
 {
-    assert(port >= 1 && port <= TANGO4_SBOX_MAX_PORT);
-    return !sbox_held(s) && sbox_src_of(s, port) != ROUTE_DISCONNECTED;
-}
+    uint32_t mask, free_slots = UINT32_MAX;
+    unsigned dst;
 
-size_t tango4_sbox_space(Tango4SboxState *s)
-{
-    if (s->queued_bytes >= TANGO4_SBOX_CAPACITY) {
+    if (!sbox_routed_dsts(s, port, &mask)) {
         return 0;
     }
-    return TANGO4_SBOX_CAPACITY - s->queued_bytes;
+    for (dst = 1; dst <= TANGO4_SBOX_MAX_PORT; dst++) {
+        if (mask & BIT(dst)) {
+            free_slots = MIN(free_slots, s->nslots - s->fifo[dst].count);
+        }
+    }
+    return (size_t)free_slots * TANGO4_SBOX_BURST;
 }
 
-void tango4_sbox_add_space_notifier(Tango4SboxState *s, Notifier *n)
+size_t tango4_sbox_can_push(Tango4SboxState *s, unsigned port)
 {
-    notifier_list_add(&s->space_notifiers, n);
+    size_t room;
+
+    assert(port >= 1 && port <= TANGO4_SBOX_MAX_SRC);
+    room = sbox_room(s, port);
+    if (!room && !s->ports[port].src_waiting) {
+        s->ports[port].src_waiting = true;
+        s->stalls++;
+        trace_tango4_sbox_push_wait(port, 0, 0);
+    }
+    return room;
 }
 
-bool tango4_sbox_attach(Tango4SboxState *s, unsigned port, const char *name,
-                        Tango4SboxReceiveFn receive, void *opaque,
-                        Error **errp)
+/* Call back the sources that wait and may push now; true if any ran. */
+static bool sbox_wake_sources(Tango4SboxState *s)
 {
-    if (port < 1 || port > TANGO4_SBOX_MAX_PORT) {
+    bool woke = false;
+    unsigned p;
+
+    for (p = 1; p <= TANGO4_SBOX_MAX_SRC; p++) {
+        Tango4SboxPort *port = &s->ports[p];
+
+        if (port->src_waiting && sbox_room(s, p)) {
+            port->src_waiting = false;
+            trace_tango4_sbox_wake(p);
+            if (port->ready) {
+                port->ready(port->src_opaque);
+            }
+            woke = true;
+        }
+    }
+    return woke;
+}
+
+/*
+ * Deliver what has arrived and let waiting sources push, until nothing
+ * moves any more at this virtual time.
+ */
+static void sbox_run(Tango4SboxState *s)
+{
+    int64_t now = qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL);
+    bool progress = true;
+    unsigned rounds = 0;
+    unsigned p;
+
+    if (s->running) {
+        return;
+    }
+    s->running = true;
+    while (progress && rounds++ < SBOX_MAX_ROUNDS) {
+        progress = false;
+        for (p = 1; p <= TANGO4_SBOX_MAX_PORT; p++) {
+            progress |= sbox_deliver_port(s, p, now);
+        }
+        progress |= sbox_wake_sources(s);
+    }
+    s->running = false;
+    if (progress) {
+        /* A busy loop of sources and sinks: go on from the timer. */
+        sbox_kick(s);
+    } else {
+        sbox_arm_timer(s);
+    }
+}
+
+static void sbox_timer_cb(void *opaque)
+{
+    sbox_run(opaque);
+}
+
+void tango4_sbox_catch_up(Tango4SboxState *s)
+{
+    sbox_run(s);
+}
+
+void tango4_sbox_src_wait(Tango4SboxState *s, unsigned port)
+{
+    assert(port >= 1 && port <= TANGO4_SBOX_MAX_SRC);
+    s->ports[port].src_waiting = true;
+    sbox_kick(s);
+}
+
+void tango4_sbox_dst_ready(Tango4SboxState *s, unsigned port)
+{
+    assert(port >= 1 && port <= TANGO4_SBOX_MAX_PORT);
+    if (s->fifo[port].stalled) {
+        s->fifo[port].stalled = false;
+        trace_tango4_sbox_dst_ready(port, s->fifo[port].bytes);
+    }
+    sbox_kick(s);
+}
+
+size_t tango4_sbox_push(Tango4SboxState *s, unsigned port, const uint8_t *buf,
+                        size_t len)
+{
+    int64_t now = qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL);
+    size_t take, off;
+    uint32_t mask;
+    unsigned dst;
+
+    assert(port >= 1 && port <= TANGO4_SBOX_MAX_SRC);
+    if (!len) {
+        return 0;
+    }
+    take = MIN(len, sbox_room(s, port));
+    if (take < len) {
+        s->ports[port].src_waiting = true;
+        s->stalls++;
+        trace_tango4_sbox_push_wait(port, len, take);
+        if (!take) {
+            /* a route may have appeared meanwhile: look again at once */
+            sbox_kick(s);
+            return 0;
+        }
+    }
+    sbox_routed_dsts(s, port, &mask);
+    trace_tango4_sbox_push(port, take, mask);
+
+    for (dst = 1; dst <= TANGO4_SBOX_MAX_PORT; dst++) {
+        Tango4SboxFifo *f = &s->fifo[dst];
+
+        if (!(mask & BIT(dst))) {
+            continue;
+        }
+        for (off = 0; off < take; off += TANGO4_SBOX_BURST) {
+            unsigned n = MIN(take - off, TANGO4_SBOX_BURST);
+            int64_t prev = f->count ? sbox_slot(s, dst, f->count - 1)->arrival
+                                    : INT64_MIN;
+            Tango4SboxSlot *b;
+
+            assert(f->count < s->nslots);
+            b = sbox_slot(s, dst, f->count);
+            b->arrival = MAX(prev, now + sbox_draw_latency(s)) +
+                         sbox_burst_ns(s, n);
+            b->len = n;
+            b->done = 0;
+            memcpy(b->data, buf + off, n);
+            memset(b->data + n, 0, TANGO4_SBOX_BURST - n);
+            f->count++;
+            f->bytes += n;
+        }
+    }
+    if (s->running) {
+        /* sbox_run() goes round again */
+        return take;
+    }
+    sbox_arm_timer(s);
+    return take;
+}
+
+unsigned tango4_sbox_route_src(Tango4SboxState *s, unsigned port)
+{
+    unsigned src;
+
+    assert(port >= 1 && port <= TANGO4_SBOX_MAX_PORT);
+    src = sbox_src_of(s, port);
+    if (sbox_held(s) || src == ROUTE_DISCONNECTED) {
+        return 0;
+    }
+    return src;
+}
+
+uint32_t tango4_sbox_in_flight(Tango4SboxState *s, unsigned port)
+{
+    assert(port >= 1 && port <= TANGO4_SBOX_MAX_PORT);
+    return s->fifo[port].bytes;
+}
+
+static bool sbox_check_port(unsigned port, unsigned max, const char *name,
+                            Error **errp)
+{
+    if (port < 1 || port > max) {
         error_setg(errp, "tango4-sbox: port %u out of range 1..%u for %s",
-                   port, TANGO4_SBOX_MAX_PORT, name);
+                   port, max, name);
+        return false;
+    }
+    return true;
+}
+
+bool tango4_sbox_attach_dst(Tango4SboxState *s, unsigned port,
+                            const char *name, Tango4SboxReceiveFn receive,
+                            void *opaque, Error **errp)
+{
+    if (!sbox_check_port(port, TANGO4_SBOX_MAX_PORT, name, errp)) {
         return false;
     }
     if (s->ports[port].receive) {
-        error_setg(errp, "tango4-sbox: port %u already taken by %s, "
-                   "cannot attach %s", port, s->ports[port].name, name);
+        error_setg(errp, "tango4-sbox: port %u already delivers to %s, "
+                   "cannot attach %s", port, s->ports[port].dst_name, name);
         return false;
     }
     s->ports[port].receive = receive;
-    s->ports[port].opaque = opaque;
-    s->ports[port].name = g_strdup(name);
+    s->ports[port].dst_opaque = opaque;
+    s->ports[port].dst_name = g_strdup(name);
     return true;
+}
+
+bool tango4_sbox_attach_src(Tango4SboxState *s, unsigned port,
+                            const char *name, Tango4SboxReadyFn ready,
+                            void *opaque, Error **errp)
+{
+    if (!sbox_check_port(port, TANGO4_SBOX_MAX_SRC, name, errp)) {
+        return false;
+    }
+    if (s->ports[port].ready) {
+        error_setg(errp, "tango4-sbox: port %u already has source %s, "
+                   "cannot attach %s", port, s->ports[port].src_name, name);
+        return false;
+    }
+    s->ports[port].ready = ready;
+    s->ports[port].src_opaque = opaque;
+    s->ports[port].src_name = g_strdup(name);
+    return true;
+}
+
+/*
+ * Lose every byte in flight to @dst: its route changes or the box is
+ * reset. What has arrived by now is delivered first, as far as @dst takes
+ * it. Returns the number of bytes lost.
+ */
+static uint64_t sbox_drop_dst(Tango4SboxState *s, unsigned dst,
+                              const char *why)
+{
+    Tango4SboxFifo *f = &s->fifo[dst];
+    uint64_t lost;
+
+    if (!s->running && f->count) {
+        s->running = true;
+        sbox_deliver_port(s, dst, qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL));
+        s->running = false;
+    }
+    lost = f->bytes;
+    f->head = 0;
+    f->count = 0;
+    f->bytes = 0;
+    f->stalled = false;
+    if (!lost) {
+        return 0;
+    }
+    s->bytes_dropped += lost;
+    s->teardowns_in_flight++;
+    trace_tango4_sbox_drop(dst, lost, why);
+    qemu_log_mask(LOG_GUEST_ERROR,
+                  "tango4-sbox: %s of port %u (%s) with %" PRIu64
+                  " bytes in flight to it: bytes lost\n",
+                  why, dst, sbox_dst_name(s, dst), lost);
+    return lost;
 }
 
 static void sbox_write_route(Tango4SboxState *s, unsigned idx, uint32_t val)
 {
+    bool changed = false;
     unsigned i;
 
     if (sbox_held(s)) {
@@ -343,9 +467,20 @@ static void sbox_write_route(Tango4SboxState *s, unsigned idx, uint32_t val)
             continue;
         }
         trace_tango4_sbox_route(dst, old, src);
+        if (src != ROUTE_DISCONNECTED && !s->ports[dst].receive) {
+            qemu_log_mask(LOG_GUEST_ERROR,
+                          "tango4-sbox: port %u routed from port %u has "
+                          "nothing attached: the source will wait\n",
+                          dst, src);
+        }
         sbox_drop_dst(s, dst, src == ROUTE_DISCONNECTED ? "disconnect"
                                                         : "re-route");
         sbox_set_src(s, dst, src);
+        changed = true;
+    }
+    if (changed) {
+        /* sources waiting for a route may go on */
+        sbox_kick(s);
     }
 }
 
@@ -354,23 +489,23 @@ static void sbox_write_reset(Tango4SboxState *s, unsigned idx, uint32_t val)
     bool was_held = sbox_held(s);
     unsigned dst;
 
-    s->reset[idx] = val;
-    if (sbox_held(s) == was_held) {
-        return;
-    }
-    trace_tango4_sbox_reset_hold(!was_held);
-    if (was_held) {
-        return;
-    }
-    for (dst = 1; dst <= TANGO4_SBOX_MAX_PORT; dst++) {
-        unsigned old = sbox_src_of(s, dst);
+    if (!was_held && (val & TANGO4_SBOX_RESET_HOLD)) {
+        /* entering reset: what is in flight is lost */
+        for (dst = 1; dst <= TANGO4_SBOX_MAX_PORT; dst++) {
+            unsigned old = sbox_src_of(s, dst);
 
-        if (old != ROUTE_DISCONNECTED) {
-            trace_tango4_sbox_route(dst, old, ROUTE_DISCONNECTED);
+            if (old != ROUTE_DISCONNECTED) {
+                trace_tango4_sbox_route(dst, old, ROUTE_DISCONNECTED);
+            }
+            sbox_drop_dst(s, dst, "reset");
         }
-        sbox_drop_dst(s, dst, "reset");
+        s->route[0] = s->route[1] = UINT32_MAX;
     }
-    s->route[0] = s->route[1] = UINT32_MAX;
+    s->reset[idx] = val;
+    if (sbox_held(s) != was_held) {
+        trace_tango4_sbox_reset_hold(!was_held);
+        sbox_arm_timer(s);
+    }
 }
 
 static uint64_t sbox_read(void *opaque, hwaddr addr, unsigned size)
@@ -432,49 +567,92 @@ static const MemoryRegionOps sbox_ops = {
 
 /* QOM properties */
 
-static void sbox_get_u64(Object *obj, Visitor *v, const char *name,
-                             void *opaque, Error **errp)
+static void sbox_get_in_flight(Object *obj, Visitor *v, const char *name,
+                               void *opaque, Error **errp)
 {
     Tango4SboxState *s = TANGO4_SBOX(obj);
-    uint64_t value;
+    uint64_t value = 0;
+    unsigned p;
 
-    if (!strcmp(name, "bytes-moved")) {
-        value = s->bytes_moved;
-    } else if (!strcmp(name, "bytes-dropped")) {
-        value = s->bytes_dropped;
-    } else if (!strcmp(name, "bytes-in-flight")) {
-        value = sbox_bytes_in_flight(s);
-    } else if (!strcmp(name, "teardowns-in-flight")) {
-        value = s->teardowns_in_flight;
-    } else if (!strcmp(name, "latency-ns")) {
-        value = s->latency_ns;
-    } else if (!strcmp(name, "bandwidth")) {
-        value = s->bandwidth;
-    } else {
-        g_assert_not_reached();
+    for (p = 1; p <= TANGO4_SBOX_MAX_PORT; p++) {
+        value += s->fifo[p].bytes;
     }
     visit_type_uint64(v, name, &value, errp);
 }
 
-static void sbox_set_latency(Object *obj, Visitor *v, const char *name,
+/* A run-time setting: a uint64 field of the state with an upper limit. */
+typedef struct SboxSetting {
+    const char *name;
+    size_t offset;
+    uint64_t min_nonzero;
+    uint64_t max;
+    const char *desc;
+} SboxSetting;
+
+static const SboxSetting sbox_settings[] = {
+    { "latency-ns", offsetof(Tango4SboxState, latency_ns), 0,
+      TANGO4_SBOX_MAX_LATENCY_NS,
+      "Mean time from a push to the arrival of each burst, in ns (at most "
+      "1 s); applies to later pushes" },
+    { "jitter-ns", offsetof(Tango4SboxState, jitter_ns), 0,
+      TANGO4_SBOX_MAX_LATENCY_NS,
+      "Spread of the latency of each burst, in ns: the half-width "
+      "(uniform) or the mean of the added delay (exponential)" },
+    { "bandwidth", offsetof(Tango4SboxState, bandwidth),
+      TANGO4_SBOX_MIN_BANDWIDTH, UINT64_MAX,
+      "Bytes per second through each route, 0 = unlimited" },
+};
+
+static void sbox_get_setting(Object *obj, Visitor *v, const char *name,
                              void *opaque, Error **errp)
 {
-    Tango4SboxState *s = TANGO4_SBOX(obj);
+    const SboxSetting *set = opaque;
+    uint64_t *field = (uint64_t *)((char *)obj + set->offset);
+
+    visit_type_uint64(v, name, field, errp);
+}
+
+static void sbox_set_setting(Object *obj, Visitor *v, const char *name,
+                             void *opaque, Error **errp)
+{
+    const SboxSetting *set = opaque;
+    uint64_t *field = (uint64_t *)((char *)obj + set->offset);
     uint64_t value;
 
     if (!visit_type_uint64(v, name, &value, errp)) {
         return;
     }
-    if (value > TANGO4_SBOX_MAX_LATENCY_NS) {
-        error_setg(errp, "tango4-sbox: latency-ns must be at most %llu "
-                   "(1 s), not %" PRIu64, TANGO4_SBOX_MAX_LATENCY_NS, value);
+    if (value > set->max) {
+        error_setg(errp, "tango4-sbox: %s must be at most %" PRIu64
+                   ", not %" PRIu64, name, set->max, value);
         return;
     }
-    s->latency_ns = value;
+    if (value && value < set->min_nonzero) {
+        error_setg(errp, "tango4-sbox: %s must be 0 or at least %" PRIu64
+                   ", not %" PRIu64, name, set->min_nonzero, value);
+        return;
+    }
+    *field = value;
 }
 
-static void sbox_set_bandwidth(Object *obj, Visitor *v, const char *name,
-                               void *opaque, Error **errp)
+static int sbox_get_jitter(Object *obj, Error **errp)
+{
+    return TANGO4_SBOX(obj)->jitter;
+}
+
+static void sbox_set_jitter(Object *obj, int value, Error **errp)
+{
+    TANGO4_SBOX(obj)->jitter = value;
+}
+
+static void sbox_get_seed(Object *obj, Visitor *v, const char *name,
+                          void *opaque, Error **errp)
+{
+    visit_type_uint64(v, name, &TANGO4_SBOX(obj)->seed, errp);
+}
+
+static void sbox_set_seed(Object *obj, Visitor *v, const char *name,
+                          void *opaque, Error **errp)
 {
     Tango4SboxState *s = TANGO4_SBOX(obj);
     uint64_t value;
@@ -482,98 +660,142 @@ static void sbox_set_bandwidth(Object *obj, Visitor *v, const char *name,
     if (!visit_type_uint64(v, name, &value, errp)) {
         return;
     }
-    if (value && value < TANGO4_SBOX_MIN_BANDWIDTH) {
-        error_setg(errp, "tango4-sbox: bandwidth must be 0 (unlimited) or at "
-                   "least %llu bytes/s, not %" PRIu64,
-                   TANGO4_SBOX_MIN_BANDWIDTH, value);
-        return;
-    }
-    s->bandwidth = value;
+    s->seed = value;
+    s->rng = value;
 }
 
+static const QEnumLookup sbox_jitter_lookup = {
+    .array = sbox_jitter_names,
+    .size = TANGO4_SBOX_JITTER__MAX,
+};
+
 /* Migration */
+
+static bool sbox_depth_matches(void *opaque, int version_id)
+{
+    Tango4SboxState *s = opaque;
+
+    return s->mig_fifo_depth == s->fifo_depth;
+}
 
 static int sbox_pre_save(void *opaque)
 {
     Tango4SboxState *s = opaque;
 
-    sbox_queue_linearize(s, s->queue_len);
-    return 0;
-}
-
-static int sbox_pre_load(void *opaque)
-{
-    Tango4SboxState *s = opaque;
-
-    g_free(s->queue);
-    s->queue = NULL;
-    s->queue_len = 0;
-    s->queue_cap = 0;
-    s->queue_head = 0;
+    s->mig_fifo_depth = s->fifo_depth;
     return 0;
 }
 
 static int sbox_post_load(void *opaque, int version_id)
 {
     Tango4SboxState *s = opaque;
-    int64_t prev = INT64_MIN;
-    int32_t i;
+    unsigned p;
+    uint32_t i;
 
-    if (s->queue_len < 0 || (s->queue_len && !s->queue) ||
-        s->latency_ns > TANGO4_SBOX_MAX_LATENCY_NS ||
+    if (s->latency_ns > TANGO4_SBOX_MAX_LATENCY_NS ||
+        s->jitter_ns > TANGO4_SBOX_MAX_LATENCY_NS ||
+        s->jitter >= TANGO4_SBOX_JITTER__MAX ||
         (s->bandwidth && s->bandwidth < TANGO4_SBOX_MIN_BANDWIDTH)) {
         return -EINVAL;
     }
-    s->queue_cap = s->queue_len;
-    s->queue_head = 0;
-    s->queued_bytes = 0;
-    for (i = 0; i < s->queue_len; i++) {
-        Tango4SboxBurst *b = &s->queue[i];
+    for (p = 0; p <= TANGO4_SBOX_MAX_PORT; p++) {
+        Tango4SboxFifo *f = &s->fifo[p];
+        int64_t prev = INT64_MIN;
+        uint32_t bytes = 0;
 
-        if (!b->len || b->len > TANGO4_SBOX_BURST || b->arrival < prev ||
-            !b->dst_mask || (b->dst_mask & ~MAKE_64BIT_MASK(1, 16)) ||
-            b->src < 1 || b->src > TANGO4_SBOX_MAX_SRC) {
+        if (f->head >= s->nslots || f->count > s->nslots ||
+            (f->count && (p == 0 || !s->ports[p].receive)) ||
+            (f->stalled && !f->count)) {
             return -EINVAL;
         }
-        prev = b->arrival;
-        s->queued_bytes += b->len;
+        for (i = 0; i < f->count; i++) {
+            Tango4SboxSlot *b = sbox_slot(s, p, i);
+
+            if (!b->len || b->len > TANGO4_SBOX_BURST || b->done >= b->len ||
+                (i && b->done) || b->arrival < prev) {
+                return -EINVAL;
+            }
+            prev = b->arrival;
+            bytes += b->len - b->done;
+        }
+        if (bytes != f->bytes) {
+            return -EINVAL;
+        }
+    }
+    for (p = 0; p <= TANGO4_SBOX_MAX_PORT; p++) {
+        if (s->ports[p].src_waiting &&
+            (p == 0 || p > TANGO4_SBOX_MAX_SRC || !s->ports[p].ready)) {
+            return -EINVAL;
+        }
     }
     return 0;
 }
 
-static const VMStateDescription vmstate_tango4_sbox_burst = {
-    .name = "tango4-sbox-burst",
+static const VMStateDescription vmstate_tango4_sbox_slot = {
+    .name = "tango4-sbox-slot",
     .version_id = 1,
     .minimum_version_id = 1,
     .fields = (const VMStateField[]) {
-        VMSTATE_INT64(arrival, Tango4SboxBurst),
-        VMSTATE_UINT32(dst_mask, Tango4SboxBurst),
-        VMSTATE_UINT8(src, Tango4SboxBurst),
-        VMSTATE_UINT8(len, Tango4SboxBurst),
-        VMSTATE_UINT8_ARRAY(data, Tango4SboxBurst, TANGO4_SBOX_BURST),
+        VMSTATE_INT64(arrival, Tango4SboxSlot),
+        VMSTATE_UINT8(len, Tango4SboxSlot),
+        VMSTATE_UINT8(done, Tango4SboxSlot),
+        VMSTATE_UINT8_ARRAY(data, Tango4SboxSlot, TANGO4_SBOX_BURST),
+        VMSTATE_END_OF_LIST()
+    }
+};
+
+static const VMStateDescription vmstate_tango4_sbox_fifo = {
+    .name = "tango4-sbox-fifo",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .fields = (const VMStateField[]) {
+        VMSTATE_UINT32(head, Tango4SboxFifo),
+        VMSTATE_UINT32(count, Tango4SboxFifo),
+        VMSTATE_UINT32(bytes, Tango4SboxFifo),
+        VMSTATE_BOOL(stalled, Tango4SboxFifo),
+        VMSTATE_END_OF_LIST()
+    }
+};
+
+static const VMStateDescription vmstate_tango4_sbox_port = {
+    .name = "tango4-sbox-port",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .fields = (const VMStateField[]) {
+        VMSTATE_BOOL(src_waiting, Tango4SboxPort),
         VMSTATE_END_OF_LIST()
     }
 };
 
 static const VMStateDescription vmstate_tango4_sbox = {
     .name = TYPE_TANGO4_SBOX,
-    .version_id = 1,
-    .minimum_version_id = 1,
+    .version_id = 2,
+    .minimum_version_id = 2,
     .pre_save = sbox_pre_save,
-    .pre_load = sbox_pre_load,
     .post_load = sbox_post_load,
     .fields = (const VMStateField[]) {
         VMSTATE_UINT32_ARRAY(reset, Tango4SboxState, 2),
         VMSTATE_UINT32_ARRAY(route, Tango4SboxState, 2),
         VMSTATE_UINT64(latency_ns, Tango4SboxState),
         VMSTATE_UINT64(bandwidth, Tango4SboxState),
+        VMSTATE_UINT32(jitter, Tango4SboxState),
+        VMSTATE_UINT64(jitter_ns, Tango4SboxState),
+        VMSTATE_UINT64(seed, Tango4SboxState),
+        VMSTATE_UINT64(rng, Tango4SboxState),
         VMSTATE_UINT64(bytes_moved, Tango4SboxState),
         VMSTATE_UINT64(bytes_dropped, Tango4SboxState),
         VMSTATE_UINT64(teardowns_in_flight, Tango4SboxState),
-        VMSTATE_INT32(queue_len, Tango4SboxState),
-        VMSTATE_STRUCT_VARRAY_ALLOC(queue, Tango4SboxState, queue_len, 1,
-                                    vmstate_tango4_sbox_burst,
-                                    Tango4SboxBurst),
+        VMSTATE_UINT64(stalls, Tango4SboxState),
+        VMSTATE_STRUCT_ARRAY(ports, Tango4SboxState, TANGO4_SBOX_MAX_PORT + 1,
+                             1, vmstate_tango4_sbox_port, Tango4SboxPort),
+        VMSTATE_STRUCT_ARRAY(fifo, Tango4SboxState, TANGO4_SBOX_MAX_PORT + 1,
+                             1, vmstate_tango4_sbox_fifo, Tango4SboxFifo),
+        VMSTATE_UINT32(mig_fifo_depth, Tango4SboxState),
+        VMSTATE_VALIDATE("fifo-depth matches", sbox_depth_matches),
+        VMSTATE_STRUCT_VARRAY_POINTER_UINT32(slots, Tango4SboxState,
+                                             nslots_total,
+                                             vmstate_tango4_sbox_slot,
+                                             Tango4SboxSlot),
         VMSTATE_TIMER_PTR(timer, Tango4SboxState),
         VMSTATE_END_OF_LIST()
     }
@@ -581,21 +803,28 @@ static const VMStateDescription vmstate_tango4_sbox = {
 
 /* Device */
 
+static void sbox_clear(Tango4SboxState *s)
+{
+    unsigned p;
+
+    for (p = 0; p <= TANGO4_SBOX_MAX_PORT; p++) {
+        s->fifo[p] = (Tango4SboxFifo) { 0 };
+        s->ports[p].src_waiting = false;
+    }
+}
+
 static void sbox_reset_hold(Object *obj, ResetType type)
 {
     Tango4SboxState *s = TANGO4_SBOX(obj);
 
     /* The machine restarts: what was in flight is gone, not "lost". */
-    g_free(s->queue);
-    s->queue = NULL;
-    s->queue_len = 0;
-    s->queue_cap = 0;
-    s->queue_head = 0;
-    s->queued_bytes = 0;
-    timer_del(s->timer);
+    sbox_clear(s);
+    if (s->timer) {
+        timer_del(s->timer);
+    }
     s->reset[0] = s->reset[1] = 0;
     s->route[0] = s->route[1] = UINT32_MAX;
-    notifier_list_notify(&s->space_notifiers, s);
+    s->rng = s->seed;
 }
 
 static void sbox_init(Object *obj)
@@ -605,7 +834,6 @@ static void sbox_init(Object *obj)
     memory_region_init_io(&s->iomem, obj, &sbox_ops, s, TYPE_TANGO4_SBOX,
                           TANGO4_SBOX_MMIO_SIZE);
     sysbus_init_mmio(SYS_BUS_DEVICE(obj), &s->iomem);
-    notifier_list_init(&s->space_notifiers);
     s->route[0] = s->route[1] = UINT32_MAX;
 }
 
@@ -613,7 +841,29 @@ static void sbox_realize(DeviceState *dev, Error **errp)
 {
     Tango4SboxState *s = TANGO4_SBOX(dev);
 
+    if (s->fifo_depth < TANGO4_SBOX_BURST ||
+        s->fifo_depth > TANGO4_SBOX_MAX_FIFO_DEPTH ||
+        s->fifo_depth % TANGO4_SBOX_BURST) {
+        error_setg(errp, "tango4-sbox: fifo-depth must be a multiple of %u "
+                   "from %u to %u bytes, not %" PRIu32, TANGO4_SBOX_BURST,
+                   TANGO4_SBOX_BURST, TANGO4_SBOX_MAX_FIFO_DEPTH,
+                   s->fifo_depth);
+        return;
+    }
+    s->nslots = s->fifo_depth / TANGO4_SBOX_BURST;
+    s->nslots_total = s->nslots * (TANGO4_SBOX_MAX_PORT + 1);
+    s->slots = g_new0(Tango4SboxSlot, s->nslots_total);
     s->timer = timer_new_ns(QEMU_CLOCK_VIRTUAL, sbox_timer_cb, s);
+}
+
+static void sbox_unrealize(DeviceState *dev)
+{
+    Tango4SboxState *s = TANGO4_SBOX(dev);
+
+    timer_free(s->timer);
+    s->timer = NULL;
+    g_free(s->slots);
+    s->slots = NULL;
 }
 
 static void sbox_finalize(Object *obj)
@@ -621,43 +871,63 @@ static void sbox_finalize(Object *obj)
     Tango4SboxState *s = TANGO4_SBOX(obj);
     unsigned i;
 
-    if (s->timer) {
-        timer_free(s->timer);
-    }
-    g_free(s->queue);
     for (i = 0; i <= TANGO4_SBOX_MAX_PORT; i++) {
-        g_free(s->ports[i].name);
+        g_free(s->ports[i].dst_name);
+        g_free(s->ports[i].src_name);
     }
 }
+
+static const Property sbox_properties[] = {
+    DEFINE_PROP_UINT32("fifo-depth", Tango4SboxState, fifo_depth,
+                       TANGO4_SBOX_DEFAULT_FIFO_DEPTH),
+};
 
 static void sbox_class_init(ObjectClass *oc, void *data)
 {
     DeviceClass *dc = DEVICE_CLASS(oc);
     ResettableClass *rc = RESETTABLE_CLASS(oc);
-    static const char *const counters[] = {
-        "bytes-moved", "bytes-dropped", "bytes-in-flight",
-        "teardowns-in-flight",
-    };
     unsigned i;
 
     dc->desc = "Sigma Designs tango4 switch box";
     dc->realize = sbox_realize;
+    dc->unrealize = sbox_unrealize;
     dc->vmsd = &vmstate_tango4_sbox;
     rc->phases.hold = sbox_reset_hold;
+    device_class_set_props(dc, sbox_properties);
 
-    object_class_property_add(oc, "latency-ns", "uint64", sbox_get_u64,
-                              sbox_set_latency, NULL, NULL);
-    object_class_property_set_description(oc, "latency-ns",
-        "Time from a push to the arrival of its first burst, in ns "
-        "(at most 1 s); applies to later pushes");
-    object_class_property_add(oc, "bandwidth", "uint64", sbox_get_u64,
-                              sbox_set_bandwidth, NULL, NULL);
-    object_class_property_set_description(oc, "bandwidth",
-        "Bytes per second through the box, 0 = unlimited");
-    for (i = 0; i < ARRAY_SIZE(counters); i++) {
-        object_class_property_add(oc, counters[i], "uint64", sbox_get_u64,
-                                  NULL, NULL, NULL);
+    for (i = 0; i < ARRAY_SIZE(sbox_settings); i++) {
+        const SboxSetting *set = &sbox_settings[i];
+
+        object_class_property_add(oc, set->name, "uint64", sbox_get_setting,
+                                  sbox_set_setting, NULL, (void *)set);
+        object_class_property_set_description(oc, set->name, set->desc);
     }
+    object_class_property_add_enum(oc, "jitter", "Tango4SboxJitter",
+                                   &sbox_jitter_lookup, sbox_get_jitter,
+                                   sbox_set_jitter);
+    object_class_property_set_description(oc, "jitter",
+        "How each burst's latency is drawn: none, uniform or exponential");
+    object_class_property_add(oc, "seed", "uint64", sbox_get_seed,
+                              sbox_set_seed, NULL, NULL);
+    object_class_property_set_description(oc, "seed",
+        "Seed of the latency generator; setting it restarts the sequence");
+    object_class_property_add(oc, "bytes-in-flight", "uint64",
+                              sbox_get_in_flight, NULL, NULL, NULL);
+}
+
+static void sbox_instance_post_init(Object *obj)
+{
+    Tango4SboxState *s = TANGO4_SBOX(obj);
+
+    object_property_add_uint64_ptr(obj, "bytes-moved", &s->bytes_moved,
+                                   OBJ_PROP_FLAG_READ);
+    object_property_add_uint64_ptr(obj, "bytes-dropped", &s->bytes_dropped,
+                                   OBJ_PROP_FLAG_READ);
+    object_property_add_uint64_ptr(obj, "teardowns-in-flight",
+                                   &s->teardowns_in_flight,
+                                   OBJ_PROP_FLAG_READ);
+    object_property_add_uint64_ptr(obj, "stalls", &s->stalls,
+                                   OBJ_PROP_FLAG_READ);
 }
 
 static const TypeInfo sbox_info = {
@@ -665,6 +935,7 @@ static const TypeInfo sbox_info = {
     .parent = TYPE_SYS_BUS_DEVICE,
     .instance_size = sizeof(Tango4SboxState),
     .instance_init = sbox_init,
+    .instance_post_init = sbox_instance_post_init,
     .instance_finalize = sbox_finalize,
     .class_init = sbox_class_init,
 };

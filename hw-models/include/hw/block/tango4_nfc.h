@@ -30,6 +30,13 @@ OBJECT_DECLARE_SIMPLE_TYPE(Tango4NfcState, TANGO4_NFC)
 #define TANGO4_NFC_PBUS_SIZE    0x1000
 /* Page input FIFO: two 2 KiB pages */
 #define TANGO4_NFC_FIFO_SIZE    4096
+/* STATUS bits (CMD_READY is public; the others are this model's) */
+#define TANGO4_NFC_STATUS_CMD_READY     (1u << 31)
+#define TANGO4_NFC_STATUS_REFUSED       (1u << 30)
+#define TANGO4_NFC_STATUS_ABORTED       (1u << 29)
+#define TANGO4_NFC_STATUS_FIFO_LEVEL    0x1fffu
+/* FLASH_CMD: 1 read, 2 program; bit 31 aborts (this model's) */
+#define TANGO4_NFC_FLASH_CMD_ABORT      (1u << 31)
 /* BCH strengths 1..TANGO4_NFC_MAX_STRENGTH */
 #define TANGO4_NFC_MAX_STRENGTH 32
 
@@ -51,8 +58,14 @@ struct Tango4NfcState {
     uint32_t cs_ctrl;
     uint32_t pad_mode;
 
-    /* Page data arriving from the sbox */
+    /* Page data arriving from the sbox (programs) */
     Fifo8 fifo;
+    /* Page data waiting to leave through the sbox (reads) */
+    uint8_t obuf[TANGO4_NFC_FIFO_SIZE];
+    uint32_t olen;
+    uint32_t opos;
+    /* STATUS bits other than CMD_READY: refused, aborted */
+    uint32_t status;
 
     /* Command in progress, with the configuration it started with */
     uint32_t state;
@@ -66,7 +79,9 @@ struct Tango4NfcState {
     /* Statistics (read-only QOM properties) */
     uint64_t ecc_corrected;
     uint64_t ecc_failed;
-    uint64_t bytes_dropped;
+    uint64_t refused;
+    uint64_t aborts;
+    uint64_t bytes_flushed;     /* page data discarded by an abort */
 
     /* Not migrated */
     bool advancing;

@@ -16,7 +16,6 @@
 
 #include "hw/sysbus.h"
 #include "qom/object.h"
-#include "qemu/notify.h"
 #include "qemu/timer.h"
 #include "hw/dma/tango4_sbox.h"
 
@@ -30,14 +29,17 @@ OBJECT_DECLARE_SIMPLE_TYPE(Tango4MchanState, TANGO4_MCHAN)
 #define TANGO4_MCHAN_CMD        0xc
 #define TANGO4_MCHAN_MMIO_SIZE  0x10
 
-/* CMD write: mode << 1 | last */
+/* CMD write: mode << 1 | last, or STOP alone */
 #define TANGO4_MCHAN_CMD_LAST       0x1
+#define TANGO4_MCHAN_CMD_STOP       0x10
 #define TANGO4_MCHAN_MODE_SINGLE    1
 #define TANGO4_MCHAN_MODE_DOUBLE    2
 #define TANGO4_MCHAN_MODE_RECT      3
 
 /* CMD read: bits 3:0 the last command written, plus status bits */
 #define TANGO4_MCHAN_ST_CMD_MASK    0xfu
+#define TANGO4_MCHAN_ST_REFUSED     (1u << 27)
+#define TANGO4_MCHAN_ST_STOPPED     (1u << 28)
 #define TANGO4_MCHAN_ST_LAST_DONE   (1u << 29)
 #define TANGO4_MCHAN_ST_ERROR       (1u << 30)
 #define TANGO4_MCHAN_ST_BUSY        (1u << 31)
@@ -45,10 +47,7 @@ OBJECT_DECLARE_SIMPLE_TYPE(Tango4MchanState, TANGO4_MCHAN)
 #define TANGO4_MCHAN_MAX_X      0x1fff  /* 13 bits */
 #define TANGO4_MCHAN_MAX_Y      0x3fff  /* 14 bits */
 
-/* Bytes arriving at a write channel with no command wait here. */
-#define TANGO4_MCHAN_FIFO_SIZE  4096
-
-/* A read channel moves at most this much in one step. */
+/* A read channel reads at most this much from memory in one step. */
 #define TANGO4_MCHAN_CHUNK      4096
 
 #define TANGO4_MCHAN_MAX_IRQ_DELAY_NS 1000000000ULL
@@ -59,8 +58,6 @@ struct Tango4MchanState {
     MemoryRegion iomem;
     qemu_irq irq;
     QEMUTimer *irq_timer;       /* pulses the interrupt, ends the command */
-    QEMUTimer *step_timer;      /* resumes a read channel that waited */
-    Notifier space_notifier;
     char *name;
 
     /* properties */
@@ -77,7 +74,7 @@ struct Tango4MchanState {
 
     /* the command being moved */
     bool active;                /* memory side not done yet */
-    bool waiting;               /* read channel: waits for sbox space */
+    bool waiting;               /* read channel: waits for its route */
     bool cmd_failed;            /* the command was refused or aborted */
     uint32_t cmd;
     uint32_t cmd_addr;
@@ -86,16 +83,12 @@ struct Tango4MchanState {
     uint32_t seg;               /* buffer (double) or line (rectangle) */
     uint32_t seg_left;          /* bytes left in it */
 
-    /* write channel: bytes that arrived with no command */
-    uint8_t fifo[TANGO4_MCHAN_FIFO_SIZE];
-    uint32_t fifo_head;
-    uint32_t fifo_len;
-
     /* read-only QOM counters */
     uint64_t bytes;
     uint64_t transfers;
     uint64_t errors;
-    uint64_t bytes_dropped;
+    uint64_t refused;
+    uint64_t stops;
 
     uint8_t bounce[TANGO4_MCHAN_CHUNK];
 };
