@@ -72,11 +72,11 @@ CHIP_TYPE = "onfi-nand"
 
 #: read-only counters per kind of device (HARDWARE.md)
 COUNTERS: dict[str, tuple[str, ...]] = {
-    "sbox": ("bytes-moved", "bytes-dropped", "bytes-in-flight", "teardowns-in-flight"),
-    "mchan": ("bytes", "transfers", "errors", "bytes-dropped"),
-    "nfc": ("ecc-corrected", "ecc-failed", "bytes-dropped"),
+    "sbox": ("bytes-moved", "bytes-dropped", "bytes-in-flight", "teardowns-in-flight", "stalls"),
+    "mchan": ("bytes", "transfers", "errors", "refused", "stops"),
+    "nfc": ("ecc-corrected", "ecc-failed", "refused", "aborts", "bytes-flushed"),
     "nand": ("pages-programmed", "blocks-erased"),
-    "loopback": ("bytes", "bytes-dropped"),
+    "loopback": ("bytes",),
 }
 LOOPBACK = "/machine/loopback"
 
