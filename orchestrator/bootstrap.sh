@@ -19,10 +19,22 @@ demo|test) shift ;;
 *) echo "usage: bash orchestrator/bootstrap.sh demo|test [ARGS...]" >&2; exit 2 ;;
 esac
 
+# Every Debian package the build and the tests run or compile against,
+# installed without Recommends: a Recommends relied on would be a bug that
+# only a fresh machine shows (tests/unit/test_bootstrap_packages.py checks
+# the list's dependency closure).
 APT_PACKAGES=(
-	gcc-arm-linux-gnueabihf ccache ninja-build make flex bison bc cpio kmod patch
-	pkg-config libglib2.0-dev libpixman-1-dev libfdt-dev libslirp-dev zlib1g-dev
-	device-tree-compiler dpkg-dev xz-utils python3-venv python3-dev git
+	# host compiler and C library headers (QEMU, host test tools)
+	gcc libc6-dev
+	# cross compiler and the armhf C library headers (kernel, guest tools)
+	gcc-arm-linux-gnueabihf libc6-dev-armhf-cross
+	# build tools
+	ccache ninja-build make flex bison bc cpio kmod patch perl pkg-config
+	device-tree-compiler dpkg-dev xz-utils git debian-archive-keyring
+	# QEMU's libraries
+	libglib2.0-dev libpixman-1-dev libfdt-dev libslirp-dev zlib1g-dev
+	# the orchestrator's virtual environment
+	python3-venv python3-dev
 )
 
 sudo=""
@@ -40,17 +52,34 @@ if [ ${#missing[@]} -gt 0 ]; then
 		"${missing[@]}"
 fi
 
+# The toolchains work before the long build starts (one clear line if not).
+check_cc() {
+	local cc=$1 what=$2 out
+	out=$(mktemp -d)
+	printf '#include <stdio.h>\nint main(void) { puts("ok"); return 0; }\n' > "$out/t.c"
+	if ! "$cc" -static -O2 -o "$out/t" "$out/t.c" 2> "$out/err"; then
+		echo "bootstrap: $cc cannot build a static $what binary: $(head -n 3 "$out/err" | tr '\n' ' ')" >&2
+		rm -rf "$out"
+		exit 1
+	fi
+	rm -rf "$out"
+}
+check_cc gcc "host"
+check_cc arm-linux-gnueabihf-gcc "armhf"
+
 venv="$here/.venv"
 if [ ! -x "$venv/bin/python" ]; then
 	echo ">> creating $venv"
 	python3 -m venv "$venv"
 fi
 stamp="$venv/.tangolab-deps"
-want=$(sha256sum "$here/orchestrator/pyproject.toml" | cut -c1-16)
+want=$(cat "$here/orchestrator/pyproject.toml" "$here/orchestrator/constraints.txt" |
+	sha256sum | cut -c1-16)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
 	echo ">> installing Python packages into $venv"
 	"$venv/bin/pip" install -q --upgrade pip
-	"$venv/bin/pip" install -q "meson>=1.5" -e "$here/orchestrator[test]"
+	"$venv/bin/pip" install -q -c "$here/orchestrator/constraints.txt" \
+		"meson>=1.5" -e "$here/orchestrator[test]"
 	echo "$want" > "$stamp"
 fi
 export PATH="$venv/bin:$PATH"
