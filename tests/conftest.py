@@ -269,18 +269,21 @@ while True:
 
 
 def write_fake_build(build: Path) -> Path:
-    """A build directory with the fake QEMU, dummy kernel files and a real SSH key."""
+    """A build directory with the fake QEMU, dummy kernel files and a real SSH key,
+    where `tangolab.build.artifacts.Artifacts.in_dir` puts them."""
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    for rel in ("qemu", "linux", "rootfs/ssh"):
-        (build / rel).mkdir(parents=True, exist_ok=True)
-    qemu = build / "qemu" / "qemu-system-arm"
-    qemu.write_text(f"#!{sys.executable}\n{FAKE_QEMU}")
-    qemu.chmod(0o755)
-    (build / "linux" / "zImage").write_bytes(b"fake zImage")
-    (build / "linux" / "tango4-qemu.dtb").write_bytes(b"fake dtb")
-    (build / "rootfs" / "initramfs.cpio.gz").write_bytes(b"fake initramfs")
+    from tangolab.build.artifacts import Artifacts
+
+    art = Artifacts.in_dir(build)
+    for path in art.paths().values():
+        path.parent.mkdir(parents=True, exist_ok=True)
+    art.qemu.write_text(f"#!{sys.executable}\n{FAKE_QEMU}")
+    art.qemu.chmod(0o755)
+    art.kernel.write_bytes(b"fake zImage")
+    art.dtb.write_bytes(b"fake dtb")
+    art.initrd.write_bytes(b"fake initramfs")
     key = Ed25519PrivateKey.generate()
     private = key.private_bytes(
         serialization.Encoding.PEM,
@@ -290,10 +293,9 @@ def write_fake_build(build: Path) -> Path:
     public = key.public_key().public_bytes(
         serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH
     )
-    keyfile = build / "rootfs" / "ssh" / "id_ed25519"
-    keyfile.write_bytes(private)
-    keyfile.chmod(0o600)
-    keyfile.with_suffix(".pub").write_bytes(public + b" tangolab\n")
+    art.ssh_key.write_bytes(private)
+    art.ssh_key.chmod(0o600)
+    art.ssh_key.with_suffix(".pub").write_bytes(public + b" tangolab\n")
     return build
 
 

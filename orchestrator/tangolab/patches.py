@@ -32,7 +32,7 @@ IDENT = ["-c", "user.name=tangolab", "-c", "user.email=tangolab@users.noreply.in
 @dataclass
 class ExportResult:
     patches: list[Path]
-    checkpatch: dict[str, str]   # patch name -> checkpatch summary line
+    checkpatch: dict[str, str]  # patch name -> checkpatch summary line
     clean: bool
 
 
@@ -69,8 +69,10 @@ def prepare_out(out: Path) -> None:
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out}: exists and is not a directory")
     if out.is_dir() and not record.is_file() and any(out.iterdir()):
-        raise UsageError(f"--out {out}: directory not empty and not written by `tangolab "
-                         "patches export`; give a new or empty directory")
+        raise UsageError(
+            f"--out {out}: directory not empty and not written by `tangolab "
+            "patches export`; give a new or empty directory"
+        )
     out.mkdir(parents=True, exist_ok=True)
     try:
         written = json.loads(record.read_text()) if record.is_file() else []
@@ -106,8 +108,9 @@ def export(out: Path, check: bool = True) -> ExportResult:
                 shutil.copyfile(srcf, dst)
             _git(repo, "add", "-f", *files, log=log)
             _git(repo, "commit", "-q", "--amend", "--no-edit", log=log)
-    printed = capture(["git", *IDENT, "format-patch", "-o", out, "tangolab-base..tangolab"],
-                      cwd=repo)
+    printed = capture(
+        ["git", *IDENT, "format-patch", "-o", out, "tangolab-base..tangolab"], cwd=repo
+    )
     names = [Path(line).name for line in printed.splitlines() if line.strip()]
     (out / OUT_RECORD).write_text(json.dumps(names) + "\n")
     patches = [out / n for n in names]
@@ -117,12 +120,13 @@ def export(out: Path, check: bool = True) -> ExportResult:
         for p in patches:
             argv = ["perl", "scripts/checkpatch.pl", "--strict", str(p)]
             try:
-                res = subprocess.run(argv, cwd=repo, capture_output=True, text=True,
-                                     check=False)
+                res = subprocess.run(argv, cwd=repo, capture_output=True, text=True, check=False)
             except OSError as e:
                 raise BuildError(f"cannot run perl: {e.strerror}", command=argv) from None
-            summary = next((line for line in res.stdout.splitlines()
-                            if line.startswith("total:")), res.stdout.strip()[-200:])
+            summary = next(
+                (line for line in res.stdout.splitlines() if line.startswith("total:")),
+                res.stdout.strip()[-200:],
+            )
             results[p.name] = summary
             if res.returncode != 0:
                 clean = False

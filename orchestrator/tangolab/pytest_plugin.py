@@ -51,6 +51,9 @@ Fixtures:
 ``tango_faults``
     a `tangolab.faults.Faults` on the same machine.
 
+`skip_or_fail(reason)` skips a test whose prerequisite is missing, or fails
+it when TANGOLAB_REQUIRE_SYSTEM=1 (CI); the plugin's fixtures use it too.
+
 When a test fails, the report gets the tail of each machine's console log
 and QEMU's stderr, and the path of the run directory.
 """
@@ -65,7 +68,7 @@ import sys
 from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import pytest
 
@@ -247,11 +250,12 @@ def tangolab_build(pytestconfig: pytest.Config) -> Path:
         raise pytest.UsageError(f"tangolab: {e} (or give --tangolab-build DIR)") from None
 
 
-def _skip(reason: str) -> None:
-    """Skip, or fail when TANGOLAB_REQUIRE_SYSTEM=1 (CI: nothing may be skipped)."""
+def skip_or_fail(reason: str, *, allow_module_level: bool = False) -> NoReturn:
+    """Skip a test whose prerequisite is missing; fail instead when
+    TANGOLAB_REQUIRE_SYSTEM=1 (CI), where nothing may be silently skipped."""
     if os.environ.get("TANGOLAB_REQUIRE_SYSTEM") == "1":
-        pytest.fail(f"{reason} (TANGOLAB_REQUIRE_SYSTEM=1)", pytrace=False)
-    pytest.skip(reason)
+        pytest.fail(f"{reason} (TANGOLAB_REQUIRE_SYSTEM=1: not skipped)", pytrace=False)
+    pytest.skip(reason, allow_module_level=allow_module_level)
 
 
 @pytest.fixture(scope="session")
@@ -264,9 +268,9 @@ def tangolab_artifacts(tangolab_build: Path) -> Artifacts:
         artifacts = load_artifacts(tangolab_build).with_files(qemu=Path(qemu) if qemu else None)
         artifacts.check(*BOOT)
     except MissingArtifactError as e:
-        _skip(f"tangolab: {e}")
+        skip_or_fail(f"tangolab: {e}")
     except TangolabError as e:
-        _skip(f"tangolab: unusable build in {tangolab_build}: {e}")
+        skip_or_fail(f"tangolab: unusable build in {tangolab_build}: {e}")
     return artifacts
 
 
@@ -303,7 +307,7 @@ def _start(
         try:
             artifacts.check("ssh_key")
         except MissingArtifactError as e:
-            _skip(f"tangolab: {e}")
+            skip_or_fail(f"tangolab: {e}")
     machine = Machine(
         artifacts,
         name=_instance_name(nodeid),

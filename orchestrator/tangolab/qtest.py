@@ -352,6 +352,36 @@ class QTestMachine:
         """Round trip: afterwards every IRQ message QEMU sent before is seen."""
         self.command("endianness")
 
+    def command_batch(self, *requests: Sequence[object]) -> list[list[str]]:
+        """Send several qtest requests in one write; the words of each OK reply.
+
+        QEMU handles the lines of one read back to back, without running its
+        main loop (and so its timers) in between: what a guest's consecutive
+        MMIO accesses see when the timers lag behind the vCPU (no -icount).
+        """
+        lines = [" ".join(str(w) for w in words) for words in requests]
+        if any("\n" in line for line in lines):
+            raise ValueError("a qtest request is one line")
+        if self._sock is None:
+            raise QTestError("QTestMachine is not started")
+        try:
+            self._sock.sendall("".join(line + "\n" for line in lines).encode())
+        except OSError as e:
+            raise self._failure(QemuExited, f"cannot send a batch to qtest: {e}") from None
+        deadline = time.monotonic() + self.timeout
+        replies = []
+        for line in lines:
+            what = repr(line if len(line) <= 80 else line[:77] + "...")
+            while True:
+                reply = self._read_line(deadline, what)
+                if not self._note_irq(reply):
+                    break
+            parts = reply.split()
+            if not parts or parts[0] != "OK":
+                raise self._failure(QTestCommandError, f"qtest {what} answered {reply!r}")
+            replies.append(parts[1:])
+        return replies
+
     # --- memory and MMIO -----------------------------------------------------
 
     def _write(self, cmd: str, bits: int, addr: int, value: int) -> None:
@@ -536,6 +566,9 @@ MCHAN_STRIDE = 0x40
 MCHAN_SPI = 8
 MCHAN_ADDR, MCHAN_COUNT, MCHAN_ADDR2, MCHAN_CMD = 0x0, 0x4, 0x8, 0xC
 MODE_SINGLE, MODE_DOUBLE, MODE_RECT = 1, 2, 3
+CMD_STOP = 0x10
+ST_REFUSED = 1 << 27
+ST_STOPPED = 1 << 28
 ST_LAST_DONE = 1 << 29
 ST_ERROR = 1 << 30
 ST_BUSY = 1 << 31
@@ -617,3 +650,23 @@ class Tango4Dma:
 
     def status(self, chan: int) -> int:
         return self.reg(chan, MCHAN_CMD)
+
+    def stop(self, chan: int) -> None:
+        """CMD STOP: end the command in progress without an interrupt."""
+        self.m.writel(self.base(chan) + MCHAN_CMD, CMD_STOP)
+
+    def settle(self, ns: int = 1) -> int:
+        """Step the clock by `ns` (default 1 ns) so that deliveries and
+        interrupts due now (latency 0) run; the new time."""
+        return self.m.clock_step(ns)
+
+    def wait_irq(self, chan: int, step_ns: int = 100, limit_ns: int = 100_000_000) -> int:
+        """Step the clock by `step_ns` until channel `chan` pulses its
+        interrupt once more; the time then (at most `step_ns` after the pulse)."""
+        before = self.m.irq_raises(self.irq(chan))
+        start = self.m.clock_step(0)
+        while self.m.irq_raises(self.irq(chan)) == before:
+            now = self.m.clock_step(step_ns)
+            if now - start > limit_ns:
+                raise QTestTimeout(f"no interrupt from channel {chan} within {limit_ns} ns")
+        return self.m.clock_step(0)

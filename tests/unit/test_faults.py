@@ -35,8 +35,15 @@ class FakeQom:
                 "bytes-dropped": 12,
                 "bytes-in-flight": 13,
                 "teardowns-in-flight": 14,
+                "stalls": 15,
             },
-            "/machine/nfc": {"ecc-corrected": 21, "ecc-failed": 22, "bytes-dropped": 23},
+            "/machine/nfc": {
+                "ecc-corrected": 21,
+                "ecc-failed": 22,
+                "refused": 23,
+                "aborts": 24,
+                "bytes-flushed": 25,
+            },
         }
         for n in range(4):
             self.props[f"/machine/mchan{n}"] = {
@@ -44,7 +51,8 @@ class FakeQom:
                 "bytes": 100 + n,
                 "transfers": 200 + n,
                 "errors": 300 + n,
-                "bytes-dropped": 400 + n,
+                "refused": 400 + n,
+                "stops": 700 + n,
             }
         for cs, blocks in chips.items():
             self.props[f"/machine/nand{cs}"] = {
@@ -61,9 +69,9 @@ class FakeQom:
                 "blocks-erased": 600 + cs,
             }
         self.read_only = {
-            "bytes-moved", "bytes-dropped", "bytes-in-flight", "teardowns-in-flight",
-            "ecc-corrected", "ecc-failed", "bytes", "transfers", "errors", "blocks",
-            "pages-programmed", "blocks-erased",
+            "bytes-moved", "bytes-dropped", "bytes-in-flight", "teardowns-in-flight", "stalls",
+            "ecc-corrected", "ecc-failed", "refused", "aborts", "bytes-flushed", "stops",
+            "bytes", "transfers", "errors", "blocks", "pages-programmed", "blocks-erased",
         }  # fmt: skip
         self.log: list[tuple[str, dict[str, Any]]] = []
         #: (path, property) pairs whose qom-set QEMU refuses regardless of the value
@@ -263,9 +271,22 @@ def test_counters_has_every_counter(f: Faults) -> None:
         "bytes-dropped": 12,
         "bytes-in-flight": 13,
         "teardowns-in-flight": 14,
+        "stalls": 15,
     }
-    assert c["mchan3"] == {"bytes": 103, "transfers": 203, "errors": 303, "bytes-dropped": 403}
-    assert c["nfc"] == {"ecc-corrected": 21, "ecc-failed": 22, "bytes-dropped": 23}
+    assert c["mchan3"] == {
+        "bytes": 103,
+        "transfers": 203,
+        "errors": 303,
+        "refused": 403,
+        "stops": 703,
+    }
+    assert c["nfc"] == {
+        "ecc-corrected": 21,
+        "ecc-failed": 22,
+        "refused": 23,
+        "aborts": 24,
+        "bytes-flushed": 25,
+    }
     assert c["nand2"] == {"pages-programmed": 502, "blocks-erased": 602}
 
 

@@ -25,11 +25,12 @@ from tangolab.nand.check import PageCodec, PageStatus, check_image
 from tangolab.nand.image import ImageError, NandImage, create_image
 from tangolab.nand.layout import EccLayout, Geometry, PageLayout, compute_layout
 from tangolab.nand.pattern import PatternExpectation, pattern_bytes
+from tangolab.pytest_plugin import skip_or_fail
 
 try:
     import bchlib
 except ImportError:
-    pytest.skip("pip install bchlib", allow_module_level=True)
+    skip_or_fail("bchlib not installed: pip install bchlib", allow_module_level=True)
 
 GEO = Geometry(blocks=4)  # 256 pages of 2048 + 64
 SEED = 0x5EED
@@ -281,7 +282,7 @@ def test_pattern_properties() -> None:
 def test_pattern_c_snippet_in_docstring(tmp_path: Path) -> None:
     """The C code documented in tangolab.nand.pattern gives the vectors."""
     if shutil.which("gcc") is None:
-        pytest.skip("gcc not found")
+        skip_or_fail("gcc not found")
     doc = pattern.__doc__ or ""
     snippet = doc.split("The same in C::", 1)[1].split("Test vectors", 1)[0]
     assert re.search(r"x \^= x << 13;", snippet)

@@ -22,8 +22,12 @@ from tangolab.nand.check import PageCodec
 from tangolab.nand.image import create_image
 from tangolab.nand.layout import EccLayout, Geometry, PageLayout, compute_layout
 from tangolab.nand.pattern import pattern_bytes
+from tangolab.pytest_plugin import skip_or_fail
 
-pytest.importorskip("bchlib", reason="pip install bchlib")
+try:
+    import bchlib  # noqa: F401 - the ECC codec needs it
+except ImportError:
+    skip_or_fail("bchlib not installed: pip install bchlib", allow_module_level=True)
 
 BLOCKS = 2
 GEO = Geometry(blocks=BLOCKS)  # 128 pages
@@ -271,7 +275,7 @@ WARNINGS = ["-O2", "-Wall", "-Wextra", "-Werror"]
 def tangonand(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """tangonand built for the host (it only needs the Linux uapi headers)."""
     if shutil.which("gcc") is None:
-        pytest.skip("gcc not found: cannot build guest/tools/tangonand.c for the host")
+        skip_or_fail("gcc not found: cannot build guest/tools/tangonand.c for the host")
     exe = tmp_path_factory.mktemp("tangonand") / "tangonand"
     subprocess.run(["gcc", *WARNINGS, "-o", str(exe), str(TANGONAND_C)], check=True)
     return exe
@@ -341,7 +345,7 @@ def test_tangonand_usage_errors_exit_2(tangonand: Path, argv: list[str], message
 def test_tangonand_cross_compiles_like_the_rootfs_step(tmp_path: Path) -> None:
     cc = "arm-linux-gnueabihf-gcc"
     if shutil.which(cc) is None:
-        pytest.skip(f"{cc} not found")
+        skip_or_fail(f"{cc} not found")
     exe = tmp_path / "tangonand"
     res = subprocess.run([cc, *WARNINGS, "-static", "-o", str(exe), str(TANGONAND_C)],
                          capture_output=True, text=True)  # fmt: skip

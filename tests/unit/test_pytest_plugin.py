@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives import serialization  # noqa: F401
 from cryptography.hazmat.primitives.asymmetric import ed25519  # noqa: F401
 
 from tangolab import pytest_plugin
+from tangolab.pytest_plugin import skip_or_fail
 
 pytest_plugins = ["pytester"]
 
@@ -33,8 +34,12 @@ def _plugin_args() -> list[str]:
 
 
 @pytest.fixture
-def inner(pytester: pytest.Pytester, fake_build: Path) -> Callable[..., pytest.RunResult]:
-    """Run an inner pytest session (a subprocess) with the fake build."""
+def inner(
+    pytester: pytest.Pytester, fake_build: Path, monkeypatch: pytest.MonkeyPatch
+) -> Callable[..., pytest.RunResult]:
+    """Run an inner pytest session (a subprocess) with the fake build (and, unless
+    a test sets it again, without TANGOLAB_REQUIRE_SYSTEM)."""
+    monkeypatch.delenv("TANGOLAB_REQUIRE_SYSTEM", raising=False)
 
     def run(*args: str) -> pytest.RunResult:
         return pytester.runpytest_subprocess(
@@ -53,7 +58,7 @@ def run_dirs(build: Path) -> list[str]:
 def test_entry_point_is_declared() -> None:
     eps = [ep for ep in importlib.metadata.entry_points(group="pytest11") if ep.name == "tangolab"]
     if not eps:
-        pytest.skip("package installed without the pytest11 entry point (re-run pip install -e)")
+        skip_or_fail("package installed without the pytest11 entry point (re-run pip install -e)")
     assert eps[0].value == "tangolab.pytest_plugin"
     assert eps[0].load() is pytest_plugin
 
@@ -160,6 +165,36 @@ def test_missing_artifacts_skip_naming_the_build_command(
     result.assert_outcomes(passed=1, skipped=1)
     out = result.stdout.str()
     assert "initramfs.cpio.gz" in out and "run `tangolab build rootfs`" in out
+
+
+def test_missing_artifacts_fail_when_the_system_is_required(
+    pytester: pytest.Pytester,
+    inner: Callable[..., pytest.RunResult],
+    fake_build: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    (fake_build / "linux" / "zImage").unlink()
+    pytester.makepyfile(
+        """
+        def test_guest(tango_machine):
+            raise AssertionError("must not run")
+        """
+    )
+    monkeypatch.setenv("TANGOLAB_REQUIRE_SYSTEM", "1")
+    result = inner()
+    result.assert_outcomes(errors=1)
+    out = result.stdout.str()
+    assert "run `tangolab build kernel`" in out
+    assert "TANGOLAB_REQUIRE_SYSTEM=1: not skipped" in out
+
+
+def test_skip_or_fail(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TANGOLAB_REQUIRE_SYSTEM", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="no frobnicator"):
+        skip_or_fail("no frobnicator")
+    monkeypatch.setenv("TANGOLAB_REQUIRE_SYSTEM", "1")
+    with pytest.raises(pytest.fail.Exception, match="no frobnicator"):
+        skip_or_fail("no frobnicator")
 
 
 def test_module_machine_is_shared(

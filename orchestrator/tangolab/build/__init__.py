@@ -31,18 +31,23 @@ PARTS = ("qemu", "kernel", "rootfs")
 __all__ = ["PARTS", "TARGETS", "BuildError", "build", "make_context"]
 
 
-def make_context(qemu_src: Path | None = None, linux_src: Path | None = None,
-                 jobs: int | None = None) -> BuildContext:
+def make_context(
+    qemu_src: Path | None = None, linux_src: Path | None = None, jobs: int | None = None
+) -> BuildContext:
     """The context of a build; the source trees default to $TANGOLAB_QEMU_SRC and
     $TANGOLAB_LINUX_SRC (checked here, before anything is built)."""
     if jobs is not None and jobs < 1:
         raise UsageError(f"--jobs must be at least 1, got {jobs}")
     env_q = os.environ.get("TANGOLAB_QEMU_SRC")
     env_l = os.environ.get("TANGOLAB_LINUX_SRC")
-    ctx = BuildContext(repo=repo_root(), build=build_dir(), cache=cache_dir(),
-                       qemu_src=qemu_src or (Path(env_q) if env_q else None),
-                       linux_src=linux_src or (Path(env_l) if env_l else None),
-                       jobs=jobs or os.cpu_count() or 1)
+    ctx = BuildContext(
+        repo=repo_root(),
+        build=build_dir(),
+        cache=cache_dir(),
+        qemu_src=qemu_src or (Path(env_q) if env_q else None),
+        linux_src=linux_src or (Path(env_l) if env_l else None),
+        jobs=jobs or os.cpu_count() or 1,
+    )
     if ctx.qemu_src is not None:
         user_source_tree(ctx.qemu_src, "QEMU", "VERSION", lambda t: t.strip())
     if ctx.linux_src is not None:
@@ -58,8 +63,9 @@ def build(targets: Sequence[str], ctx: BuildContext | None = None) -> dict[str, 
     wanted = set(targets) if targets else {"all"}
     unknown = wanted - set(TARGETS)
     if unknown:
-        raise UsageError(f"unknown build target {sorted(unknown)[0]!r}: "
-                         f"choose from {', '.join(TARGETS)}")
+        raise UsageError(
+            f"unknown build target {sorted(unknown)[0]!r}: choose from {', '.join(TARGETS)}"
+        )
     ctx = ctx or make_context()
     if "all" in wanted:
         wanted = set(PARTS)

@@ -24,8 +24,18 @@ SYSTEM_SOURCES = [Path("/etc/apt/sources.list"), Path("/etc/apt/sources.list.d")
 DEFAULT_KEYRING = Path("/usr/share/keyrings/debian-archive-keyring.gpg")
 #: Age (s) after which the package indexes are fetched again.
 INDEX_MAX_AGE = 24 * 3600
-DEBIAN_CODENAMES = {"buster", "bullseye", "bookworm", "trixie", "forky", "sid", "unstable",
-                    "stable", "testing", "oldstable"}
+DEBIAN_CODENAMES = {
+    "buster",
+    "bullseye",
+    "bookworm",
+    "trixie",
+    "forky",
+    "sid",
+    "unstable",
+    "stable",
+    "testing",
+    "oldstable",
+}
 
 
 @dataclass(frozen=True)
@@ -66,8 +76,12 @@ def _one_line_entries(text: str) -> list[dict[str, str]]:
             continue
         opts = m.group(2) or ""
         signed = re.search(r"signed-by=(\S+?)[\s\]]", opts + " ")
-        entry = {"types": m.group(1), "uris": m.group(3), "suites": m.group(4),
-                 "components": m.group(5)}
+        entry = {
+            "types": m.group(1),
+            "uris": m.group(3),
+            "suites": m.group(4),
+            "components": m.group(5),
+        }
         if signed:
             entry["signed-by"] = signed.group(1)
         entries.append(entry)
@@ -78,8 +92,9 @@ def find_system_mirror() -> Mirror:
     """The Debian archive URI from the system's apt sources."""
     override = os.environ.get("TANGOLAB_DEBIAN_MIRROR")
     if override:
-        return Mirror(override.rstrip("/"), DEFAULT_KEYRING if DEFAULT_KEYRING.exists() else None,
-                      None)
+        return Mirror(
+            override.rstrip("/"), DEFAULT_KEYRING if DEFAULT_KEYRING.exists() else None, None
+        )
     files: list[Path] = []
     for p in SYSTEM_SOURCES:
         if p.is_dir():
@@ -104,15 +119,18 @@ def find_system_mirror() -> Mirror:
             if keyring is None and DEFAULT_KEYRING.exists():
                 keyring = DEFAULT_KEYRING
             return Mirror(uri, keyring, main_suites[0])
-    raise BuildError("no Debian archive found in the system's apt sources "
-                     "(/etc/apt/sources.list*); set TANGOLAB_DEBIAN_MIRROR to a Debian mirror URI")
+    raise BuildError(
+        "no Debian archive found in the system's apt sources "
+        "(/etc/apt/sources.list*); set TANGOLAB_DEBIAN_MIRROR to a Debian mirror URI"
+    )
 
 
 class AptRepo:
     """One private apt setup: a suite, architectures, and what to index."""
 
-    def __init__(self, root: Path, mirror: Mirror, suite: str, arch: str,
-                 sources: bool, log: Path) -> None:
+    def __init__(
+        self, root: Path, mirror: Mirror, suite: str, arch: str, sources: bool, log: Path
+    ) -> None:
         self.root = root
         self.mirror = mirror
         self.suite = suite
@@ -126,8 +144,11 @@ class AptRepo:
         signed = f" signed-by={mirror.keyring}" if mirror.keyring else ""
         lines = [f"deb [arch={arch}{signed}] {mirror.uri} {suite} main"]
         if sources:
-            lines.append(f"deb-src [{signed.strip()}] {mirror.uri} {suite} main"
-                         if signed else f"deb-src {mirror.uri} {suite} main")
+            lines.append(
+                f"deb-src [{signed.strip()}] {mirror.uri} {suite} main"
+                if signed
+                else f"deb-src {mirror.uri} {suite} main"
+            )
         (root / "sources.list").write_text("\n".join(lines) + "\n")
 
     def options(self) -> list[str]:
@@ -163,13 +184,19 @@ class AptRepo:
         if stamp.exists() and time.time() - stamp.stat().st_mtime < INDEX_MAX_AGE:
             return
         try:
-            run(["apt-get", *self.options(), "update"], log=self.log,
-                title=f"apt update ({self.suite}/{self.arch})")
+            run(
+                ["apt-get", *self.options(), "update"],
+                log=self.log,
+                title=f"apt update ({self.suite}/{self.arch})",
+            )
             out = self.log.read_text(errors="replace")
-            last = out[out.rfind("$ apt-get"):]
+            last = out[out.rfind("$ apt-get") :]
             if re.search(r"^(E|W): Failed to fetch", last, re.M):
-                raise BuildError(f"apt could not fetch the {self.suite} {self.arch} index",
-                                 log=self.log, tail="\n".join(last.splitlines()[-8:]))
+                raise BuildError(
+                    f"apt could not fetch the {self.suite} {self.arch} index",
+                    log=self.log,
+                    tail="\n".join(last.splitlines()[-8:]),
+                )
         except BuildError as e:
             if not stamp.exists():
                 raise
@@ -191,17 +218,24 @@ class AptRepo:
         dest.mkdir(parents=True, exist_ok=True)
         dsc = dest / f"{package}_{strip_epoch(version)}.dsc"
         if not dsc.exists():
-            run(["apt-get", *self.options(), "source", "--download-only",
-                 f"{package}={version}"], cwd=dest, log=self.log,
-                title=f"download source {package} {version}")
+            run(
+                ["apt-get", *self.options(), "source", "--download-only", f"{package}={version}"],
+                cwd=dest,
+                log=self.log,
+                title=f"download source {package} {version}",
+            )
         return dsc
 
     def download_binary(self, package: str, version: str, dest: Path) -> Path:
         dest.mkdir(parents=True, exist_ok=True)
         found = list(dest.glob(f"{package}_*{strip_epoch(version).split(':')[-1]}*.deb"))
         if not found:
-            run(["apt-get", *self.options(), "download", f"{package}={version}"], cwd=dest,
-                log=self.log, title=f"download {package} {version}")
+            run(
+                ["apt-get", *self.options(), "download", f"{package}={version}"],
+                cwd=dest,
+                log=self.log,
+                title=f"download {package} {version}",
+            )
             found = list(dest.glob(f"{package}_*.deb"))
         if not found:
             raise BuildError(f"apt did not leave {package} {version} in {dest}", log=self.log)
@@ -209,8 +243,11 @@ class AptRepo:
 
     def download_closure(self, packages: list[str]) -> list[Path]:
         """Download packages and everything they depend on (no recommends)."""
-        run(["apt-get", *self.options(), "--download-only", "install", *packages],
-            log=self.log, title=f"download {self.arch} packages")
+        run(
+            ["apt-get", *self.options(), "--download-only", "install", *packages],
+            log=self.log,
+            title=f"download {self.arch} packages",
+        )
         out = capture(["apt-get", *self.options(), "-s", "install", *packages])
         debs = []
         missing = []
@@ -222,8 +259,9 @@ class AptRepo:
             else:
                 missing.append(f"{name} {version}")
         if missing or not debs:
-            raise BuildError("apt did not download every package: " + ", ".join(missing),
-                             log=self.log)
+            raise BuildError(
+                "apt did not download every package: " + ", ".join(missing), log=self.log
+            )
         return debs
 
 

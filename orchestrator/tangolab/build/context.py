@@ -42,8 +42,12 @@ class BuildContext:
             return {}
         ccache = os.environ.get("TANGOLAB_CCACHE")
         ccache_dir = Path(ccache).expanduser().absolute() if ccache else self.cache / "ccache"
-        return {"CCACHE_DIR": str(ccache_dir), "CCACHE_BASEDIR": str(self.build),
-                "CCACHE_NOHASHDIR": "1", "CCACHE_MAXSIZE": "5G"}
+        return {
+            "CCACHE_DIR": str(ccache_dir),
+            "CCACHE_BASEDIR": str(self.build),
+            "CCACHE_NOHASHDIR": "1",
+            "CCACHE_MAXSIZE": "5G",
+        }
 
     def stamp_path(self, name: str) -> Path:
         return self.build / "stamps" / f"{name}.json"
@@ -66,8 +70,11 @@ def digest_paths(paths: list[Path], extra: str = "") -> str:
     """A content hash of files (recursively for directories) and a string."""
     h = hashlib.sha256(extra.encode())
     for p in paths:
-        files = sorted(f for f in p.rglob("*") if f.is_file() and "__pycache__" not in f.parts) \
-            if p.is_dir() else ([p] if p.is_file() else [])
+        files = (
+            sorted(f for f in p.rglob("*") if f.is_file() and "__pycache__" not in f.parts)
+            if p.is_dir()
+            else ([p] if p.is_file() else [])
+        )
         for f in files:
             rel = f.relative_to(p).as_posix() if p.is_dir() else ""
             h.update(f"{p.name}/{rel}".encode() + b"\0")

@@ -22,17 +22,30 @@ class _Writer(Protocol):
 
 @dataclass(frozen=True)
 class Entry:
-    name: str            # path inside the archive, no leading slash
-    mode: int            # full st_mode (type and permissions)
-    data: bytes = b""    # file content or symlink target
+    name: str  # path inside the archive, no leading slash
+    mode: int  # full st_mode (type and permissions)
+    data: bytes = b""  # file content or symlink target
     rdev: tuple[int, int] = (0, 0)
 
 
 def _header(e: Entry, ino: int, mtime: int) -> bytes:
     name = e.name.encode() + b"\0"
     nlink = 2 if stat.S_ISDIR(e.mode) else 1
-    fields = [ino, e.mode, 0, 0, nlink, mtime, len(e.data), 0, 0, e.rdev[0], e.rdev[1],
-              len(name), 0]
+    fields = [
+        ino,
+        e.mode,
+        0,
+        0,
+        nlink,
+        mtime,
+        len(e.data),
+        0,
+        0,
+        e.rdev[0],
+        e.rdev[1],
+        len(name),
+        0,
+    ]
     hdr = b"070701" + b"".join(b"%08X" % f for f in fields) + name
     return hdr + b"\0" * (-len(hdr) % 4)
 
@@ -59,18 +72,20 @@ def entries_from_tree(root: Path, prefix: str = "") -> list[Entry]:
             relp = p.relative_to(root).as_posix()
             st = p.lstat()
             if stat.S_ISLNK(st.st_mode):
-                out.append(Entry(f"{prefix}{relp}", stat.S_IFLNK | 0o777,
-                                 os.readlink(p).encode()))
+                out.append(Entry(f"{prefix}{relp}", stat.S_IFLNK | 0o777, os.readlink(p).encode()))
             elif stat.S_ISREG(st.st_mode):
-                out.append(Entry(f"{prefix}{relp}", stat.S_IFREG | (st.st_mode & 0o7777),
-                                 p.read_bytes()))
+                out.append(
+                    Entry(f"{prefix}{relp}", stat.S_IFREG | (st.st_mode & 0o7777), p.read_bytes())
+                )
         dirnames[:] = [d for d in dirnames if not (base / d).is_symlink()]
     return out
 
 
 def write_initramfs(path: Path, entries: list[Entry], mtime: int = 0) -> None:
     tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=mtime,
-                                               compresslevel=6) as gz:
+    with (
+        open(tmp, "wb") as raw,
+        gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=mtime, compresslevel=6) as gz,
+    ):
         write_cpio(gz, entries, mtime)
     tmp.replace(path)

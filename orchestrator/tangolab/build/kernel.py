@@ -31,8 +31,15 @@ def make_args(ctx: BuildContext, obj: Path) -> list[str]:
         raise BuildError(f"{cc} not found: install the Debian package gcc-arm-linux-gnueabihf")
     if ctx.ccache_env():
         cc = f"ccache {cc}"
-    return ["make", f"O={obj}", f"ARCH={ARCH}", f"CROSS_COMPILE={CROSS}", f"CC={cc}",
-            "KBUILD_BUILD_USER=tangolab", "KBUILD_BUILD_HOST=tangolab"]
+    return [
+        "make",
+        f"O={obj}",
+        f"ARCH={ARCH}",
+        f"CROSS_COMPILE={CROSS}",
+        f"CC={cc}",
+        "KBUILD_BUILD_USER=tangolab",
+        "KBUILD_BUILD_HOST=tangolab",
+    ]
 
 
 def check_config(config: Path, fragment: Path) -> list[str]:
@@ -55,24 +62,34 @@ def build_kernel(ctx: BuildContext) -> dict[str, Any]:
     guest = ctx.repo / "guest"
     fragment = ctx.repo / FRAGMENT
     mods = out / "modules"
-    digest = digest_paths([guest / "linux", guest / "patches", fragment],
-                          extra=src.origin)
+    digest = digest_paths([guest / "linux", guest / "patches", fragment], extra=src.origin)
     zimage, dtb = obj / "arch/arm/boot/zImage", obj / "arch/arm/boot/dts" / DTB
-    info: dict[str, Any] = {**src.record(), "zimage": str(art.kernel), "dtb": str(art.dtb),
-                            "modules": str(mods)}
+    info: dict[str, Any] = {
+        **src.record(),
+        "zimage": str(art.kernel),
+        "dtb": str(art.dtb),
+        "modules": str(mods),
+    }
     stamp = ctx.read_stamp("kernel")
-    if (stamp and stamp.get("digest") == digest and isinstance(stamp.get("info"), dict)
-            and {k: stamp["info"].get(k) for k in info} == info
-            and art.kernel.exists() and art.dtb.exists() and ctx.linux_src is None
-            and work_tree_source(work) == src.record()):
+    if (
+        stamp
+        and stamp.get("digest") == digest
+        and isinstance(stamp.get("info"), dict)
+        and {k: stamp["info"].get(k) for k in info} == info
+        and art.kernel.exists()
+        and art.dtb.exists()
+        and ctx.linux_src is None
+        and work_tree_source(work) == src.record()
+    ):
         step(f"Linux {src.version}: up to date")
         return dict(stamp["info"])
 
     drop_record(ctx.build, "kernel")
     step(f"Linux {src.version}: preparing the tree ({src.origin})")
     series = read_series(guest / "patches")
-    changed = sync_tree(src, work, [p for p, _ in series],
-                        overlay_files(guest / "linux", set()), log, derived=[obj])
+    changed = sync_tree(
+        src, work, [p for p, _ in series], overlay_files(guest / "linux", set()), log, derived=[obj]
+    )
     if changed:
         step(f"Linux: {len(changed)} file(s) changed in the work tree")
     make = make_args(ctx, obj)
@@ -84,24 +101,43 @@ def build_kernel(ctx: BuildContext) -> dict[str, Any]:
     cstamp = ctx.read_stamp("kernel-config")
     if not (obj / ".config").exists() or not cstamp or cstamp.get("digest") != frag_digest:
         step("Linux: configure (allnoconfig + guest/config/tango4.config)")
-        run([*make, "allnoconfig"], cwd=work, log=log, title="make allnoconfig",
-            env=ctx.ccache_env())
-        run([work / "scripts/kconfig/merge_config.sh", "-m", "-O", obj, obj / ".config",
-             fragment], cwd=work, log=log, title="merge config fragment",
-            env={"ARCH": ARCH, "CROSS_COMPILE": CROSS})
+        run(
+            [*make, "allnoconfig"],
+            cwd=work,
+            log=log,
+            title="make allnoconfig",
+            env=ctx.ccache_env(),
+        )
+        run(
+            [work / "scripts/kconfig/merge_config.sh", "-m", "-O", obj, obj / ".config", fragment],
+            cwd=work,
+            log=log,
+            title="merge config fragment",
+            env={"ARCH": ARCH, "CROSS_COMPILE": CROSS},
+        )
         run([*make, "olddefconfig"], cwd=work, log=log, title="make olddefconfig")
         ctx.write_stamp("kernel-config", {"digest": frag_digest})
     missing = check_config(obj / ".config", fragment)
     if missing:
-        step("[yellow]Linux: options of the fragment not set as asked: "
-             + ", ".join(missing) + "[/]")
+        step(
+            "[yellow]Linux: options of the fragment not set as asked: " + ", ".join(missing) + "[/]"
+        )
 
     step("Linux: build zImage, dtb and modules")
-    run([*make, f"-j{ctx.jobs}", "zImage", "modules", DTB], cwd=work, log=log,
-        title="build Linux", env=ctx.ccache_env())
+    run(
+        [*make, f"-j{ctx.jobs}", "zImage", "modules", DTB],
+        cwd=work,
+        log=log,
+        title="build Linux",
+        env=ctx.ccache_env(),
+    )
     shutil.rmtree(mods, ignore_errors=True)
-    run([*make, f"INSTALL_MOD_PATH={mods}", "INSTALL_MOD_STRIP=1", "modules_install"], cwd=work,
-        log=log, title="install modules")
+    run(
+        [*make, f"INSTALL_MOD_PATH={mods}", "INSTALL_MOD_STRIP=1", "modules_install"],
+        cwd=work,
+        log=log,
+        title="install modules",
+    )
     release = capture([*make, "-s", "kernelrelease"], cwd=work).strip()
     for f, dest in ((zimage, art.kernel), (dtb, art.dtb)):
         if not f.exists():

@@ -66,8 +66,9 @@ def overlay_files(overlay: Path, exclude: set[str]) -> dict[str, Path]:
     return files
 
 
-def wanted_content(pristine: Path, patches: list[Path], overlay: dict[str, Path],
-                   log: Path) -> dict[str, bytes]:
+def wanted_content(
+    pristine: Path, patches: list[Path], overlay: dict[str, Path], log: Path
+) -> dict[str, bytes]:
     """Apply patches to copies of just the files they touch; add overlay files."""
     want: dict[str, bytes] = {}
     touched: set[str] = set()
@@ -81,18 +82,32 @@ def wanted_content(pristine: Path, patches: list[Path], overlay: dict[str, Path]
                 (t / rel).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(src, t / rel)
         for p in patches:
-            argv = ["patch", "-p1", "--batch", "--forward", "--no-backup-if-mismatch",
-                    "-d", str(t), "-i", str(p)]
+            argv = [
+                "patch",
+                "-p1",
+                "--batch",
+                "--forward",
+                "--no-backup-if-mismatch",
+                "-d",
+                str(t),
+                "-i",
+                str(p),
+            ]
             try:
                 res = subprocess.run(argv, capture_output=True, text=True, check=False)
             except OSError as e:
-                raise BuildError(f"cannot run patch: {e.strerror} (install the Debian "
-                                 "package patch)", command=argv) from None
+                raise BuildError(
+                    f"cannot run patch: {e.strerror} (install the Debian package patch)",
+                    command=argv,
+                ) from None
             with open(log, "a") as logf:
                 logf.write(f"\n$ patch -p1 -i {p}\n{res.stdout}{res.stderr}")
             if res.returncode != 0:
-                raise BuildError(f"patch {p.name} does not apply to {pristine}",
-                                 log=log, tail=(res.stdout + res.stderr).strip()[-2000:])
+                raise BuildError(
+                    f"patch {p.name} does not apply to {pristine}",
+                    log=log,
+                    tail=(res.stdout + res.stderr).strip()[-2000:],
+                )
         for rel in touched:
             f = t / rel
             if f.is_file():
@@ -113,8 +128,15 @@ def work_tree_source(work: Path) -> dict[str, str] | None:
     return data if isinstance(data, dict) else None
 
 
-def sync_tree(source: SourceTree, work: Path, patches: list[Path], overlay: dict[str, Path],
-              log: Path, *, derived: Sequence[Path] = ()) -> list[str]:
+def sync_tree(
+    source: SourceTree,
+    work: Path,
+    patches: list[Path],
+    overlay: dict[str, Path],
+    log: Path,
+    *,
+    derived: Sequence[Path] = (),
+) -> list[str]:
     """Bring work up to date; return the files that were (re)written.
 
     The work tree records the pristine tree (path, version, origin) it was
@@ -131,8 +153,11 @@ def sync_tree(source: SourceTree, work: Path, patches: list[Path], overlay: dict
         work.parent.mkdir(parents=True, exist_ok=True)
         tmp = work.with_name(work.name + ".tmp")
         shutil.rmtree(tmp, ignore_errors=True)
-        run(["cp", "-a", "--reflink=auto", f"{source.path}/.", tmp], log=log,
-            title=f"copy {source.path}")
+        run(
+            ["cp", "-a", "--reflink=auto", f"{source.path}/.", tmp],
+            log=log,
+            title=f"copy {source.path}",
+        )
         (tmp / MANIFEST).write_text("[]")
         (tmp / SOURCE_RECORD).write_text(json.dumps(source.record(), indent=2) + "\n")
         tmp.rename(work)

@@ -54,17 +54,28 @@ def build_qemu(ctx: BuildContext) -> dict[str, Any]:
     digest = digest_paths([models, patches], extra=f"{src.origin}\n{args}")
     info: dict[str, Any] = {**src.record(), "binary": str(link), "configure": args}
     stamp = ctx.read_stamp("qemu")
-    if (stamp and stamp.get("digest") == digest and stamp.get("info") == info
-            and binary.exists() and ctx.qemu_src is None
-            and work_tree_source(work) == src.record()):
+    if (
+        stamp
+        and stamp.get("digest") == digest
+        and stamp.get("info") == info
+        and binary.exists()
+        and ctx.qemu_src is None
+        and work_tree_source(work) == src.record()
+    ):
         step(f"QEMU {src.version}: up to date")
         return info
 
     drop_record(ctx.build, "qemu")
     step(f"QEMU {src.version}: preparing the tree ({src.origin})")
     series = read_series(patches)
-    changed = sync_tree(src, work, [p for p, _ in series],
-                        overlay_files(models, {"HARDWARE.md"}), log, derived=[obj])
+    changed = sync_tree(
+        src,
+        work,
+        [p for p, _ in series],
+        overlay_files(models, {"HARDWARE.md"}),
+        log,
+        derived=[obj],
+    )
     if changed:
         step(f"QEMU: {len(changed)} file(s) changed in the work tree")
 
@@ -73,13 +84,24 @@ def build_qemu(ctx: BuildContext) -> dict[str, Any]:
         shutil.rmtree(obj, ignore_errors=True)
         obj.mkdir(parents=True)
         step("QEMU: configure (arm-softmmu, tango4 devices only)")
-        run([work / "configure", *args], cwd=obj, log=log, title="configure QEMU",
-            env=ctx.ccache_env())
+        run(
+            [work / "configure", *args],
+            cwd=obj,
+            log=log,
+            title="configure QEMU",
+            env=ctx.ccache_env(),
+        )
         ctx.write_stamp("qemu-configure", {"args": args})
 
     step("QEMU: build")
-    run(["ninja", "-j", str(ctx.jobs), binary.name], cwd=obj, log=log,
-        title="build QEMU", env=ctx.ccache_env(), ninja_progress=True)
+    run(
+        ["ninja", "-j", str(ctx.jobs), binary.name],
+        cwd=obj,
+        log=log,
+        title="build QEMU",
+        env=ctx.ccache_env(),
+        ninja_progress=True,
+    )
     if not binary.exists():
         raise BuildError(f"ninja succeeded but {binary} is missing", log=log)
     if link.is_symlink() or link.exists():

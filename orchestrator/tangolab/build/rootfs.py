@@ -25,9 +25,19 @@ from .cpio import Entry, entries_from_tree, write_initramfs
 from .kernel import CROSS
 from .runner import BuildError, run, step
 
-SKIP_PREFIXES = ("usr/share/doc", "usr/share/man", "usr/share/info", "usr/share/locale",
-                 "usr/share/lintian", "usr/share/bug", "usr/share/bash-completion",
-                 "usr/share/gcc", "usr/share/gdb", "usr/share/common-licenses", "usr/include")
+SKIP_PREFIXES = (
+    "usr/share/doc",
+    "usr/share/man",
+    "usr/share/info",
+    "usr/share/locale",
+    "usr/share/lintian",
+    "usr/share/bug",
+    "usr/share/bash-completion",
+    "usr/share/gcc",
+    "usr/share/gdb",
+    "usr/share/common-licenses",
+    "usr/include",
+)
 SOURCE_DATE = 1764000000  # fixed timestamp for reproducible images
 
 
@@ -38,19 +48,22 @@ def _ssh_key(key: Path) -> str:
         key.parent.mkdir(parents=True, exist_ok=True)
         key.parent.chmod(0o700)
         priv = Ed25519PrivateKey.generate()
-        data = priv.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH,
-                                  serialization.NoEncryption())
+        data = priv.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.OpenSSH,
+            serialization.NoEncryption(),
+        )
         key.write_bytes(data)
         key.chmod(0o600)
-        line = priv.public_key().public_bytes(serialization.Encoding.OpenSSH,
-                                              serialization.PublicFormat.OpenSSH)
+        line = priv.public_key().public_bytes(
+            serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH
+        )
         pub.write_text(line.decode() + " tangolab\n")
     return pub.read_text()
 
 
 def _packages(recipe: Path) -> list[str]:
-    return [w for line in recipe.read_text().splitlines()
-            for w in line.split("#", 1)[0].split()]
+    return [w for line in recipe.read_text().splitlines() for w in line.split("#", 1)[0].split()]
 
 
 def _unpack(debs: list[Path], dest: Path, log: Path) -> None:
@@ -84,8 +97,11 @@ def _build_tools(ctx: BuildContext, dest: Path, log: Path) -> list[str]:
     built = []
     for src in tools:
         out = dest / src.stem
-        run([cc, "-O2", "-Wall", "-Wextra", "-Werror", "-static", "-o", out, src], log=log,
-            title=f"compile {src.name}")
+        run(
+            [cc, "-O2", "-Wall", "-Wextra", "-Werror", "-static", "-o", out, src],
+            log=log,
+            title=f"compile {src.name}",
+        )
         built.append(src.stem)
     return built
 
@@ -98,11 +114,16 @@ def build_rootfs(ctx: BuildContext, kernel_info: dict[str, Any]) -> dict[str, An
     recipe = ctx.repo / "guest" / "rootfs"
     modules = Path(kernel_info["modules"])
     pubkey = _ssh_key(art.ssh_key)
-    digest = digest_paths([recipe, ctx.repo / "guest" / "tools", modules],
-                          extra=pubkey + str(kernel_info.get("release")))
+    digest = digest_paths(
+        [recipe, ctx.repo / "guest" / "tools", modules],
+        extra=pubkey + str(kernel_info.get("release")),
+    )
     stamp = ctx.read_stamp("rootfs")
-    info: dict[str, Any] = {"initramfs": str(image), "ssh_key": str(art.ssh_key),
-                            "kernel_release": kernel_info.get("release")}
+    info: dict[str, Any] = {
+        "initramfs": str(image),
+        "ssh_key": str(art.ssh_key),
+        "kernel_release": kernel_info.get("release"),
+    }
     if stamp and stamp.get("digest") == digest and image.exists():
         step("root file system: up to date")
         info.update(stamp.get("info", {}))
@@ -137,10 +158,11 @@ def build_rootfs(ctx: BuildContext, kernel_info: dict[str, Any]) -> dict[str, An
     tools = _build_tools(ctx, bindir, log)
     mod_src = modules / "lib" / "modules"
     if mod_src.is_dir():
-        shutil.copytree(mod_src, _inside(staging, "lib/modules"), dirs_exist_ok=True,
-                        symlinks=True)
-        for link in _inside(staging, "lib/modules").glob("*/build"):
-            link.unlink()
+        shutil.copytree(mod_src, _inside(staging, "lib/modules"), dirs_exist_ok=True, symlinks=True)
+        for release in _inside(staging, "lib/modules").iterdir():
+            link = release / "build"  # points into the build host's tree
+            if link.is_symlink():
+                link.unlink()
 
     entries = entries_from_tree(staging)
     entries.insert(0, Entry("dev/console", stat.S_IFCHR | 0o600, rdev=(5, 1)))
@@ -149,8 +171,12 @@ def build_rootfs(ctx: BuildContext, kernel_info: dict[str, Any]) -> dict[str, An
     entries = _dedupe(entries)
     write_initramfs(image, entries, SOURCE_DATE)
     versions = sorted(d.name for d in debs)
-    extra = {"userland": suite_note, "packages": versions, "tools": tools,
-             "size": image.stat().st_size}
+    extra = {
+        "userland": suite_note,
+        "packages": versions,
+        "tools": tools,
+        "size": image.stat().st_size,
+    }
     info.update(extra)
     ctx.write_stamp("rootfs", {"digest": digest, "info": extra})
     step(f"root file system: {image} ({image.stat().st_size // 1024} KiB)")

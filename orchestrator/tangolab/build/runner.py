@@ -29,9 +29,16 @@ _NINJA_RE = re.compile(rb"^\[(\d+)/(\d+)\]")
 TAIL_LINES = 25
 
 
-def run(cmd: Sequence[str | os.PathLike[str]], *, log: Path, title: str,
-        cwd: Path | None = None, env: Mapping[str, str] | None = None,
-        ninja_progress: bool = False, append: bool = True) -> None:
+def run(
+    cmd: Sequence[str | os.PathLike[str]],
+    *,
+    log: Path,
+    title: str,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    ninja_progress: bool = False,
+    append: bool = True,
+) -> None:
     """Run cmd, sending its output to log; raise BuildError on failure.
 
     With ninja_progress the "[N/M]" lines of ninja drive a progress bar;
@@ -47,16 +54,28 @@ def run(cmd: Sequence[str | os.PathLike[str]], *, log: Path, title: str,
         logf.write(f"\n$ {shlex.join(argv)}\n".encode())
         logf.flush()
         try:
-            proc = subprocess.Popen(argv, cwd=cwd, env=full_env, stdout=subprocess.PIPE,
-                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            proc = subprocess.Popen(
+                argv,
+                cwd=cwd,
+                env=full_env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
         except OSError as e:
-            raise BuildError(f"{title}: cannot run {argv[0]}: {e.strerror}",
-                             command=argv, log=log) from e
+            raise BuildError(
+                f"{title}: cannot run {argv[0]}: {e.strerror}", command=argv, log=log
+            ) from e
         assert proc.stdout is not None
-        with Progress(TextColumn("[bold]{task.description}"), BarColumn(),
-                      TextColumn("{task.fields[info]}", style="dim"), TimeElapsedColumn(),
-                      console=console, transient=True,
-                      disable=not console.is_terminal) as progress:
+        with Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            TextColumn("{task.fields[info]}", style="dim"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+            disable=not console.is_terminal,
+        ) as progress:
             task = progress.add_task(title, total=None, info="")
             for line in proc.stdout:
                 logf.write(line)
@@ -69,25 +88,32 @@ def run(cmd: Sequence[str | os.PathLike[str]], *, log: Path, title: str,
             rc = proc.wait()
     if rc != 0:
         text = b"".join(tail).decode(errors="replace").rstrip()
-        raise BuildError(f"{title} failed (exit status {rc})", command=argv, log=log,
-                         tail=text)
+        raise BuildError(f"{title} failed (exit status {rc})", command=argv, log=log, tail=text)
 
 
-def capture(cmd: Sequence[str | os.PathLike[str]], *, cwd: Path | None = None,
-            env: Mapping[str, str] | None = None) -> str:
+def capture(
+    cmd: Sequence[str | os.PathLike[str]],
+    *,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+) -> str:
     """Run a short command and return its standard output."""
     argv = [os.fspath(c) for c in cmd]
     full_env = dict(os.environ)
     if env:
         full_env.update(env)
     try:
-        res = subprocess.run(argv, cwd=cwd, env=full_env, capture_output=True, text=True,
-                             check=False)
+        res = subprocess.run(
+            argv, cwd=cwd, env=full_env, capture_output=True, text=True, check=False
+        )
     except OSError as e:
         raise BuildError(f"cannot run {argv[0]}: {e.strerror}", command=argv) from e
     if res.returncode != 0:
-        raise BuildError(f"{argv[0]} failed (exit status {res.returncode})", command=argv,
-                         tail=(res.stderr or res.stdout).strip()[-3000:])
+        raise BuildError(
+            f"{argv[0]} failed (exit status {res.returncode})",
+            command=argv,
+            tail=(res.stderr or res.stdout).strip()[-3000:],
+        )
     return res.stdout
 
 

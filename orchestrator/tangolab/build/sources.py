@@ -30,8 +30,8 @@ DEBIAN_SUITE = "trixie"
 @dataclass(frozen=True)
 class SourceTree:
     path: Path
-    version: str          # upstream version, e.g. 10.0.13 or 6.12.117
-    origin: str           # where it came from, for `tangolab info`
+    version: str  # upstream version, e.g. 10.0.13 or 6.12.117
+    origin: str  # where it came from, for `tangolab info`
 
     def record(self) -> dict[str, str]:
         """What a work tree made from this tree records about it."""
@@ -56,8 +56,14 @@ class Upstreams:
 
     def source_repo(self) -> AptRepo:
         if self._src_repo is None:
-            repo = AptRepo(self.cache / "apt" / f"{self.suite}-src", self.mirror, self.suite,
-                           "amd64", sources=True, log=self.log)
+            repo = AptRepo(
+                self.cache / "apt" / f"{self.suite}-src",
+                self.mirror,
+                self.suite,
+                "amd64",
+                sources=True,
+                log=self.log,
+            )
             repo.update()
             self._src_repo = repo
         return self._src_repo
@@ -69,8 +75,14 @@ class Upstreams:
         one; if it cannot be fetched, the system's own suite is used and the
         note says so (it ends up in artifacts.json).
         """
-        repo = AptRepo(self.cache / "apt" / f"{self.suite}-armhf", self.mirror, self.suite,
-                       "armhf", sources=False, log=self.log)
+        repo = AptRepo(
+            self.cache / "apt" / f"{self.suite}-armhf",
+            self.mirror,
+            self.suite,
+            "armhf",
+            sources=False,
+            log=self.log,
+        )
         try:
             repo.update()
             return repo, f"Debian {self.suite} armhf"
@@ -79,8 +91,14 @@ class Upstreams:
             if not fallback or fallback == self.suite:
                 raise
             step(f"[yellow]{self.suite} armhf index unavailable, using {fallback} armhf[/]")
-            repo = AptRepo(self.cache / "apt" / f"{fallback}-armhf", self.mirror, fallback,
-                           "armhf", sources=False, log=self.log)
+            repo = AptRepo(
+                self.cache / "apt" / f"{fallback}-armhf",
+                self.mirror,
+                fallback,
+                "armhf",
+                sources=False,
+                log=self.log,
+            )
             repo.update()
             reason = err.message
             return repo, f"Debian {fallback} armhf ({self.suite} armhf index unavailable: {reason})"
@@ -100,8 +118,11 @@ class Upstreams:
             tmp = dest.with_name(dest.name + ".tmp")
             shutil.rmtree(tmp, ignore_errors=True)
             dest.parent.mkdir(parents=True, exist_ok=True)
-            run(["dpkg-source", "--no-check", "-x", dsc, tmp], log=self.log,
-                title="dpkg-source -x qemu")
+            run(
+                ["dpkg-source", "--no-check", "-x", dsc, tmp],
+                log=self.log,
+                title="dpkg-source -x qemu",
+            )
             tmp.rename(dest)
         upstream = (dest / "VERSION").read_text().strip()
         return SourceTree(dest, upstream, f"Debian {self.suite} source package qemu {version}")
@@ -123,22 +144,27 @@ class Upstreams:
             _unpack_linux_source(deb, tmp, self.log)
             tmp.rename(dest)
         upstream = kernel_version((dest / "Makefile").read_text())
-        return SourceTree(dest, upstream,
-                          f"Debian {self.suite} package {LINUX_PACKAGE} {version}")
+        return SourceTree(dest, upstream, f"Debian {self.suite} package {LINUX_PACKAGE} {version}")
 
 
 def _unpack_linux_source(deb: Path, dest: Path, log: Path) -> None:
     tarball = f"./usr/src/{LINUX_PACKAGE}.tar.xz"
     with open(log, "ab") as logf:
-        fsys = subprocess.Popen(["dpkg-deb", "--fsys-tarfile", str(deb)], stdout=subprocess.PIPE,
-                                stderr=logf)
+        fsys = subprocess.Popen(
+            ["dpkg-deb", "--fsys-tarfile", str(deb)], stdout=subprocess.PIPE, stderr=logf
+        )
         assert fsys.stdout is not None
-        inner = subprocess.Popen(["tar", "-xO", tarball], stdin=fsys.stdout,
-                                 stdout=subprocess.PIPE, stderr=logf)
+        inner = subprocess.Popen(
+            ["tar", "-xO", tarball], stdin=fsys.stdout, stdout=subprocess.PIPE, stderr=logf
+        )
         fsys.stdout.close()
         assert inner.stdout is not None
-        untar = subprocess.run(["tar", "-xJ", "--strip-components=1", "-C", str(dest)],
-                               stdin=inner.stdout, stderr=logf, check=False)
+        untar = subprocess.run(
+            ["tar", "-xJ", "--strip-components=1", "-C", str(dest)],
+            stdin=inner.stdout,
+            stderr=logf,
+            check=False,
+        )
         inner.stdout.close()
         rcs = (fsys.wait(), inner.wait(), untar.returncode)
     if any(rcs):
@@ -146,8 +172,9 @@ def _unpack_linux_source(deb: Path, dest: Path, log: Path) -> None:
 
 
 def kernel_version(makefile: str) -> str:
-    fields = dict(re.findall(r"^(VERSION|PATCHLEVEL|SUBLEVEL|EXTRAVERSION) = ?(.*)$",
-                             makefile, re.M))
+    fields = dict(
+        re.findall(r"^(VERSION|PATCHLEVEL|SUBLEVEL|EXTRAVERSION) = ?(.*)$", makefile, re.M)
+    )
     missing = [k for k in ("VERSION", "PATCHLEVEL", "SUBLEVEL") if k not in fields]
     if missing:
         raise BuildError(f"its Makefile sets no {missing[0]}")
@@ -155,8 +182,7 @@ def kernel_version(makefile: str) -> str:
     return "{VERSION}.{PATCHLEVEL}.{SUBLEVEL}{EXTRAVERSION}".format(**fields).strip()
 
 
-def user_source_tree(path: Path, what: str, marker: str,
-                     parse: Callable[[str], str]) -> SourceTree:
+def user_source_tree(path: Path, what: str, marker: str, parse: Callable[[str], str]) -> SourceTree:
     """A user's own source tree (--qemu-src, --linux-src); UsageError if it is none."""
     path = path.expanduser().resolve()
     if not path.is_dir():
