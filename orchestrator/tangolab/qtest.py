@@ -661,12 +661,13 @@ class Tango4Dma:
         return self.m.clock_step(ns)
 
     def wait_irq(self, chan: int, step_ns: int = 100, limit_ns: int = 100_000_000) -> int:
-        """Step the clock by `step_ns` until channel `chan` pulses its
-        interrupt once more; the time then (at most `step_ns` after the pulse)."""
+        """Step the clock to the next multiples of `step_ns` until channel
+        `chan` pulses its interrupt once more; the time then (a multiple of
+        `step_ns`, at most `step_ns` after the pulse)."""
         before = self.m.irq_raises(self.irq(chan))
-        start = self.m.clock_step(0)
+        start = now = self.m.clock_step(0)
         while self.m.irq_raises(self.irq(chan)) == before:
-            now = self.m.clock_step(step_ns)
+            now = self.m.clock_step(step_ns - now % step_ns)
             if now - start > limit_ns:
                 raise QTestTimeout(f"no interrupt from channel {chan} within {limit_ns} ns")
         return self.m.clock_step(0)

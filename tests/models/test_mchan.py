@@ -26,6 +26,8 @@ from tangolab.qtest import (
     ST_BUSY,
     ST_ERROR,
     ST_LAST_DONE,
+    ST_REFUSED,
+    ST_STOPPED,
     QTestMachine,
     Tango4Dma,
 )
@@ -67,7 +69,7 @@ def test_reset_values(dma: Tango4Dma) -> None:
     for ch in range(4):
         for off in (MCHAN_ADDR, MCHAN_COUNT, MCHAN_ADDR2, MCHAN_CMD):
             assert dma.reg(ch, off) == 0
-        for prop in ("irq-delay-ns", "bytes", "transfers", "errors", "bytes-dropped"):
+        for prop in ("irq-delay-ns", "bytes", "transfers", "errors", "refused", "stops"):
             assert dma.chan(ch, prop) == 0
         assert dma.chan(ch, "port") == 1 + ch // 2
         assert dma.chan(ch, "mem-to-dev") is (ch % 2 == 0)
@@ -82,7 +84,7 @@ def test_single_transfer(dma: Tango4Dma) -> None:
     dma.single(WRITE_CH, DST, 1000)
     assert dma.status(WRITE_CH) == ST_BUSY | 0x3
     dma.single(READ_CH, SRC, 1000)
-    m.sync()
+    dma.settle()
     expect(m, [(DST, payload)])
     for ch, start in ((READ_CH, SRC), (WRITE_CH, DST)):
         assert dma.status(ch) == ST_LAST_DONE | 0x3
@@ -99,19 +101,18 @@ def test_interrupt_is_not_raised_inside_the_cmd_write(dma: Tango4Dma) -> None:
     m = dma.m
     dma.route(2, 1)
     dma.single(WRITE_CH, DST, 16)
-    dma.single(READ_CH, SRC, 16)  # both memory sides are done inside this write
+    dma.single(READ_CH, SRC, 16)  # deliveries and pulses come from timers
     assert m.irq_events == []
-    m.sync()
+    dma.settle()
     assert m.irq_raises(dma.irq(READ_CH)) == 1
     assert m.irq_raises(dma.irq(WRITE_CH)) == 1
 
 
 def test_not_last_leaves_last_done_clear(dma: Tango4Dma) -> None:
-    m = dma.m
     dma.route(2, 1)
     dma.single(WRITE_CH, DST, 16, last=False)
     dma.single(READ_CH, SRC, 16, last=False)
-    m.sync()
+    dma.settle()
     assert dma.status(READ_CH) == 0x2
     assert dma.status(WRITE_CH) == 0x2
 
@@ -124,7 +125,7 @@ def test_largest_single_transfer(dma: Tango4Dma) -> None:
     dma.route(2, 1)
     dma.single(WRITE_CH, DST, 8191)
     dma.single(READ_CH, SRC, 8191)
-    m.sync()
+    dma.settle()
     expect(m, [(DST, payload)])
 
 
@@ -138,7 +139,7 @@ def test_double_transfers(dma: Tango4Dma) -> None:
     dma.route(2, 1)
     dma.double(WRITE_CH, DST + 0x4000, 600, DST, 200)
     dma.double(READ_CH, SRC, 300, SRC + 0x8000, 500)
-    m.sync()
+    m.clock_step(1)
     stream = a + b
     expect(m, [(DST + 0x4000, stream[:600]), (DST, stream[600:])])
     assert dma.reg(WRITE_CH, MCHAN_ADDR) == DST + 200
@@ -156,7 +157,7 @@ def test_double_with_empty_second_buffer(dma: Tango4Dma) -> None:
     dma.route(2, 1)
     dma.single(WRITE_CH, DST, 64)
     dma.double(READ_CH, SRC, 64, 0, 0)  # ADDR2 0 is never used
-    m.sync()
+    dma.settle()
     expect(m, [(DST, payload)])
     assert dma.status(READ_CH) & ST_ERROR == 0
 
@@ -171,14 +172,14 @@ def test_rectangle_gather_and_scatter(dma: Tango4Dma) -> None:
     dma.route(2, 1)
     dma.rect(WRITE_CH, DST, 100, 10, 160)
     dma.rect(READ_CH, SRC, 100, 10, 256)
-    m.sync()
+    dma.settle()
     expect(m, [(DST + i * 160, line) for i, line in enumerate(lines)])
     assert dma.chan(READ_CH, "bytes") == 1000
     # and the same rectangle into one contiguous buffer
     fill(m)
     dma.single(WRITE_CH, DST, 1000)
     dma.rect(READ_CH, SRC, 100, 10, 256)
-    m.sync()
+    dma.settle()
     expect(m, [(DST, b"".join(lines))])
 
 
@@ -188,12 +189,12 @@ def test_irq_delay(dma: Tango4Dma) -> None:
     dma.route(2, 1)
     dma.single(WRITE_CH, DST, 32)
     dma.single(READ_CH, SRC, 32)
-    m.sync()
+    dma.settle()
     assert m.irq_raises(dma.irq(WRITE_CH)) == 1
     assert m.irq_raises(dma.irq(READ_CH)) == 0
     assert dma.status(READ_CH) & ST_BUSY
     assert dma.reg(READ_CH, MCHAN_COUNT) == 0, "memory side done, interrupt pending"
-    m.clock_step(4_999)
+    m.clock_step(4_998)
     assert m.irq_raises(dma.irq(READ_CH)) == 0
     m.clock_step(1)
     assert m.irq_raises(dma.irq(READ_CH)) == 1
@@ -209,14 +210,22 @@ def test_irq_delay_validated(dma: Tango4Dma, bad: object) -> None:
     assert dma.chan(1, "irq-delay-ns") == 700
 
 
-@pytest.mark.parametrize("prop", ["bytes", "transfers", "errors", "bytes-dropped"])
+@pytest.mark.parametrize("prop", ["bytes", "transfers", "errors", "refused", "stops"])
 def test_counters_read_only(dma: Tango4Dma, prop: str) -> None:
     with pytest.raises(QmpCommandError, match="not writable"):
         dma.m.qom_set("/machine/mchan2", prop, 1)
 
 
+def test_bytes_dropped_is_gone(dma: Tango4Dma) -> None:
+    """A channel loses nothing: only the switch box counts lost bytes."""
+    with pytest.raises(QmpCommandError, match="not found"):
+        dma.chan(WRITE_CH, "bytes-dropped")
+
+
 def test_interrupt_before_delivery_with_latency(dma: Tango4Dma) -> None:
-    """The read channel's interrupt means "left memory", not "arrived"."""
+    """The read channel's interrupt means "the last byte entered the route",
+    not "arrived": it moves a FIFO (512 bytes) per latency, and at its
+    interrupt the last 464 bytes are still in flight."""
     m = dma.m
     m.qom_set("/machine/sbox", "latency-ns", 20_000)
     payload = data(2000)
@@ -225,9 +234,15 @@ def test_interrupt_before_delivery_with_latency(dma: Tango4Dma) -> None:
     dma.route(2, 1)
     dma.single(WRITE_CH, DST, 2000)
     dma.single(READ_CH, SRC, 2000)
-    m.sync()
-    assert m.irq_raises(dma.irq(READ_CH)) == 1
-    expect(m, [])
+    dma.settle()
+    assert dma.reg(READ_CH, MCHAN_COUNT) == 2000 - 512
+    assert dma.sbox("bytes-in-flight") == 512
+    assert m.irq_raises(dma.irq(READ_CH)) == 0
+    assert dma.wait_irq(READ_CH) == 60_000  # 3 latencies: 512 + 512 + 512 + 464
+    assert dma.sbox("bytes-in-flight") == 2000 - 3 * 512
+    assert dma.reg(READ_CH, MCHAN_COUNT) == 0
+    expect(m, [(DST, payload[: 3 * 512])])
+    assert m.irq_raises(dma.irq(WRITE_CH)) == 0
     m.clock_step(20_000)
     expect(m, [(DST, payload)])
     assert m.irq_raises(dma.irq(WRITE_CH)) == 1
@@ -241,51 +256,71 @@ def test_write_channel_fifo(dma: Tango4Dma) -> None:
     fill(m)
     dma.route(2, 1)
     dma.single(READ_CH, SRC, 150)
-    m.sync()
+    dma.settle()
     expect(m, [])
+    assert dma.sbox("bytes-in-flight") == 150, "the bytes wait in the box"
     dma.single(WRITE_CH, DST, 100)
-    m.sync()
+    dma.settle()
     expect(m, [(DST, payload[:100])])
     assert m.irq_raises(dma.irq(WRITE_CH)) == 1
+    assert dma.sbox("bytes-in-flight") == 50
     dma.single(WRITE_CH, DST + 0x1000, 50)
-    m.sync()
+    dma.settle()
     expect(m, [(DST, payload[:100]), (DST + 0x1000, payload[100:])])
     assert m.irq_raises(dma.irq(WRITE_CH)) == 2
+    assert dma.sbox("bytes-dropped") == 0
 
 
-def test_write_channel_fifo_overflow(dma: Tango4Dma) -> None:
+def test_idle_write_channel_stalls_the_route(dma: Tango4Dma) -> None:
+    """More than a FIFO for an idle write channel: the read channel stalls
+    (no 4 KiB holding FIFO, nothing dropped) and goes on as commands come."""
     m = dma.m
     payload = data(5000)
     m.memwrite(SRC, payload)
     fill(m)
     dma.route(2, 1)
     dma.single(READ_CH, SRC, 5000)
-    m.sync()
-    assert dma.chan(WRITE_CH, "bytes-dropped") == 5000 - 4096
-    assert "FIFO: dropped" in m.guest_log()
+    m.clock_step(100_000)
+    assert dma.sbox("bytes-in-flight") == 512
+    assert dma.reg(READ_CH, MCHAN_COUNT) == 5000 - 512
+    assert dma.status(READ_CH) & (ST_BUSY | ST_ERROR) == ST_BUSY
+    assert m.irq_raises(dma.irq(READ_CH)) == 0
+    assert dma.sbox("stalls") >= 1
+    expect(m, [])
     dma.single(WRITE_CH, DST, 4096)
-    m.sync()
+    dma.settle()
     expect(m, [(DST, payload[:4096])])
+    assert dma.sbox("bytes-in-flight") == 512
+    assert dma.reg(READ_CH, MCHAN_COUNT) == 5000 - 4096 - 512
+    assert m.irq_raises(dma.irq(READ_CH)) == 0
+    dma.single(WRITE_CH, DST + 0x2000, 904)
+    dma.settle()
+    expect(m, [(DST, payload[:4096]), (DST + 0x2000, payload[4096:])])
+    assert m.irq_raises(dma.irq(READ_CH)) == 1
+    assert m.irq_raises(dma.irq(WRITE_CH)) == 2
+    assert dma.sbox("bytes-dropped") == 0
+    assert dma.sbox("bytes-moved") == 5000
 
 
-def test_large_rectangle_waits_for_the_box(dma: Tango4Dma) -> None:
-    """A read channel pushes at most 64 KiB ahead of the deliveries."""
+def test_large_rectangle_is_paced_by_the_box(dma: Tango4Dma) -> None:
+    """A read channel is never more than a FIFO ahead of the deliveries."""
     m = dma.m
     m.qom_set("/machine/sbox", "latency-ns", 10_000)
-    width, lines = 8000, 12  # 96000 bytes, more than the box holds
+    width, lines = 8000, 12  # 96000 bytes, far more than the box holds
     payload = data(width * lines, 9)
     m.memwrite(SRC, payload)
     dma.route(2, 1)
     dma.rect(WRITE_CH, DST, width, lines, width)
     dma.rect(READ_CH, SRC, width, lines, width)
-    m.sync()
-    assert dma.sbox("bytes-in-flight") <= 64 * 1024
-    assert dma.status(READ_CH) & ST_BUSY
+    for _ in range(5):
+        m.clock_step(10_000)  # a FIFO arrives per latency, the next is pushed
+        assert dma.sbox("bytes-in-flight") == 512
+        assert dma.status(READ_CH) & ST_BUSY
+    assert m.memread(DST, 5 * 512) == payload[: 5 * 512]
     assert m.irq_raises(dma.irq(READ_CH)) == 0
-    m.clock_step(10_000)  # the first 64 KiB arrive, the rest is pushed
-    assert m.memread(DST, 64 * 1024) == payload[: 64 * 1024]
-    assert m.irq_raises(dma.irq(READ_CH)) == 1
-    assert dma.sbox("bytes-in-flight") == width * lines - 64 * 1024
+    at = dma.wait_irq(READ_CH, step_ns=10_000)
+    assert at == 10_000 * (width * lines // 512)  # 187 latencies, then 256 bytes
+    assert dma.sbox("bytes-in-flight") == width * lines % 512
     m.clock_step(10_000)
     assert m.memread(DST, width * lines) == payload
     assert m.irq_raises(dma.irq(WRITE_CH)) == 1
@@ -348,7 +383,7 @@ def test_guest_mistakes(start_tango4: Callable[..., QTestMachine], ch: int, setu
     fill(m)
     dma.route(2, 1)
     setup(dma)
-    m.sync()
+    dma.settle()
     status = dma.status(ch)
     assert status & ST_ERROR
     assert status & ST_BUSY == 0
@@ -364,42 +399,146 @@ def test_guest_mistakes(start_tango4: Callable[..., QTestMachine], ch: int, setu
     m.memwrite(SRC, payload)
     dma.single(WRITE_CH, DST, 48)
     dma.single(READ_CH, SRC, 48)
-    m.sync()
+    dma.settle()
     expect(m, [(DST, payload)])
     assert dma.status(ch) & ST_ERROR == 0, "a good command clears ERROR"
 
 
 @pytest.mark.parametrize("ch", [READ_CH, WRITE_CH])
-def test_no_route(dma: Tango4Dma, ch: int) -> None:
+def test_no_route_waits(dma: Tango4Dma, ch: int) -> None:
+    """A channel without a route waits (no error, no interrupt) and
+    completes once the route appears."""
     m = dma.m
+    payload = data(16)
+    m.memwrite(SRC, payload)
+    fill(m)
     dma.single(ch, SRC if ch == READ_CH else DST, 16)
-    m.sync()
-    assert dma.status(ch) & ST_ERROR
-    assert m.irq_raises(dma.irq(ch)) == 1
-    assert "no sbox route" in m.guest_log()
+    m.clock_step(1_000_000)
+    assert dma.status(ch) & (ST_BUSY | ST_ERROR) == ST_BUSY
+    assert dma.reg(ch, MCHAN_COUNT) == 16
+    assert m.irq_raises(dma.irq(ch)) == 0
+    assert dma.chan(ch, "errors") == 0
+    other = WRITE_CH if ch == READ_CH else READ_CH
+    dma.single(other, DST if ch == READ_CH else SRC, 16)
+    m.clock_step(1_000)
+    assert m.irq_raises(dma.irq(ch)) == 0, "still no route"
+    dma.route(2, 1)
+    dma.settle()
+    expect(m, [(DST, payload)])
+    assert m.irq_raises(dma.irq(READ_CH)) == 1
+    assert m.irq_raises(dma.irq(WRITE_CH)) == 1
+    assert dma.status(ch) == ST_LAST_DONE | 0x3
+    assert dma.sbox("bytes-dropped") == 0
 
 
-def test_command_while_busy_is_ignored(dma: Tango4Dma) -> None:
+def test_stray_write_while_busy_is_refused(dma: Tango4Dma) -> None:
+    """Register writes to a busy channel are refused: REFUSED, not ERROR,
+    and the running transfer completes unharmed."""
     m = dma.m
     payload = data(64)
     m.memwrite(SRC, payload)
     fill(m)
     dma.route(2, 1)
     dma.single(WRITE_CH, DST, 64)  # waits for bytes: stays busy
-    m.sync()
-    dma.single(WRITE_CH, DST + 0x1000, 8)  # ADDR/COUNT/CMD while busy
-    m.sync()
-    assert "while busy: ignored" in m.guest_log()
-    assert dma.status(WRITE_CH) & (ST_ERROR | ST_BUSY) == ST_ERROR | ST_BUSY
+    dma.settle()
+    dma.single(WRITE_CH, DST + 0x1000, 8)  # ADDR/COUNT/ADDR2/CMD while busy
+    dma.settle()
+    assert "ADDR write 0x80201000 while busy: refused" in m.guest_log()
+    assert "CMD write 0x3 while busy: refused" in m.guest_log()
+    status = dma.status(WRITE_CH)
+    assert status & (ST_REFUSED | ST_ERROR | ST_BUSY) == ST_REFUSED | ST_BUSY
     assert dma.reg(WRITE_CH, MCHAN_ADDR) == DST
     assert dma.reg(WRITE_CH, MCHAN_COUNT) == 64
     assert m.irq_raises(dma.irq(WRITE_CH)) == 0, "no extra pulse"
     dma.single(READ_CH, SRC, 64)
-    m.sync()
+    dma.settle()
     expect(m, [(DST, payload)])
     assert m.irq_raises(dma.irq(WRITE_CH)) == 1
+    assert dma.status(WRITE_CH) == ST_REFUSED | ST_LAST_DONE | 0x3
     assert dma.chan(WRITE_CH, "transfers") == 1
-    assert dma.chan(WRITE_CH, "errors") == 4  # ADDR, COUNT, ADDR2, CMD
+    assert dma.chan(WRITE_CH, "errors") == 0
+    assert dma.chan(WRITE_CH, "refused") == 4  # ADDR, COUNT, ADDR2, CMD
+    # the next accepted command clears REFUSED
+    dma.single(WRITE_CH, DST, 8)
+    assert dma.status(WRITE_CH) == ST_BUSY | 0x3
+
+
+def test_stop_read_channel_mid_transfer(dma: Tango4Dma) -> None:
+    """STOP ends a read channel where it is: no interrupt, COUNT = the bytes
+    not moved, what it pushed stays in flight; the channel is free at once."""
+    m = dma.m
+    m.qom_set("/machine/sbox", "latency-ns", 10_000)
+    payload = data(2000)
+    m.memwrite(SRC, payload)
+    fill(m)
+    dma.route(2, 1)
+    dma.single(WRITE_CH, DST, 2000)
+    dma.single(READ_CH, SRC, 2000)
+    m.clock_step(15_000)  # one FIFO arrived, a second one pushed
+    assert dma.chan(READ_CH, "bytes") == 1024
+    dma.stop(READ_CH)
+    status = dma.status(READ_CH)
+    assert status & (ST_BUSY | ST_STOPPED | ST_ERROR | ST_LAST_DONE) == ST_STOPPED
+    assert dma.reg(READ_CH, MCHAN_COUNT) == 2000 - 1024
+    assert dma.chan(READ_CH, "stops") == 1
+    m.clock_step(100_000)
+    assert m.irq_raises(dma.irq(READ_CH)) == 0, "STOP raises no interrupt"
+    assert dma.chan(READ_CH, "bytes") == 1024, "nothing pushed after STOP"
+    assert dma.chan(READ_CH, "transfers") == 0
+    expect(m, [(DST, payload[:1024])])
+    assert dma.sbox("bytes-dropped") == 0
+    # STOP on an idle channel does nothing; a new command works
+    dma.stop(READ_CH)
+    assert dma.chan(READ_CH, "stops") == 1
+    dma.single(READ_CH, SRC + 1024, 2000 - 1024)
+    assert dma.status(READ_CH) & (ST_STOPPED | ST_BUSY) == ST_BUSY
+    m.clock_step(100_000)
+    expect(m, [(DST, payload)])
+    assert m.irq_raises(dma.irq(READ_CH)) == 1
+    assert m.irq_raises(dma.irq(WRITE_CH)) == 1
+
+
+def test_stop_write_channel(dma: Tango4Dma) -> None:
+    """A stopped write channel takes no more bytes: they wait in the box
+    for the next command."""
+    m = dma.m
+    m.qom_set("/machine/sbox", "bandwidth", 64_000_000)  # a burst per us
+    payload = data(1024)
+    m.memwrite(SRC, payload)
+    fill(m)
+    dma.route(2, 1)
+    dma.single(WRITE_CH, DST, 1024)
+    dma.single(READ_CH, SRC, 1024)
+    m.clock_step(3_000)
+    dma.stop(WRITE_CH)
+    assert dma.status(WRITE_CH) & (ST_BUSY | ST_STOPPED) == ST_STOPPED
+    assert dma.reg(WRITE_CH, MCHAN_COUNT) == 1024 - 192
+    m.clock_step(100_000)
+    expect(m, [(DST, payload[:192])])
+    assert m.irq_raises(dma.irq(WRITE_CH)) == 0
+    assert dma.sbox("bytes-in-flight") == 512, "the rest waits in the box"
+    assert dma.reg(READ_CH, MCHAN_COUNT) == 1024 - 192 - 512
+    dma.single(WRITE_CH, DST + 0x2000, 1024 - 192)
+    m.clock_step(100_000)
+    expect(m, [(DST, payload[:192]), (DST + 0x2000, payload[192:])])
+    assert m.irq_raises(dma.irq(WRITE_CH)) == 1
+    assert m.irq_raises(dma.irq(READ_CH)) == 1
+    assert dma.sbox("bytes-dropped") == 0
+
+
+def test_stop_cancels_a_pending_interrupt(dma: Tango4Dma) -> None:
+    m = dma.m
+    m.qom_set("/machine/mchan0", "irq-delay-ns", 5_000)
+    dma.route(2, 1)
+    dma.single(WRITE_CH, DST, 32)
+    dma.single(READ_CH, SRC, 32)
+    m.clock_step(1_000)
+    assert dma.status(READ_CH) & ST_BUSY
+    dma.stop(READ_CH)
+    m.clock_step(10_000)
+    assert m.irq_raises(dma.irq(READ_CH)) == 0
+    assert dma.status(READ_CH) & (ST_BUSY | ST_STOPPED | ST_LAST_DONE) == ST_STOPPED
+    assert dma.reg(READ_CH, MCHAN_COUNT) == 0
 
 
 def test_system_reset_stops_channels(dma: Tango4Dma) -> None:

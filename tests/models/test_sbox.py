@@ -41,6 +41,7 @@ SRC = RAM_BASE + 0x10_0000
 DST = RAM_BASE + 0x20_0000
 GUARD = 256
 READ_CH, WRITE_CH = 0, 3  # port 1 source, port 2 destination
+FIFO_DEPTH = 512  # the box's default fifo-depth
 
 
 def data(n: int, seed: int = 1) -> bytes:
@@ -105,12 +106,17 @@ def test_route2_is_ports_9_to_16(dma: Tango4Dma) -> None:
     assert m.readl(SBOX_BASE + SBOX_ROUTE) == 0xFFFF_FFFF
     assert dma.source_of(9) == 2
     assert dma.source_of(16) == 1
-    # Port 9 has nothing attached: what channel 2 (port 2) sends there is lost.
+    # Port 9 has nothing attached: channel 2 (port 2) has no route, it waits.
+    assert "port 9 routed from port 2 has nothing attached: the source will wait" in m.guest_log()
     m.memwrite(SRC, data(100))
     dma.single(2, SRC, 100)
-    m.sync()
-    assert dma.status(2) & ST_ERROR == 0
-    assert dma.sbox("bytes-dropped") == 100
+    m.clock_step(10_000)
+    assert dma.status(2) & (ST_BUSY | ST_ERROR) == ST_BUSY
+    assert dma.reg(2, MCHAN_COUNT) == 100
+    assert m.irq_raises(dma.irq(2)) == 0
+    assert dma.sbox("stalls") >= 1
+    assert dma.sbox("bytes-in-flight") == 0
+    assert dma.sbox("bytes-dropped") == 0
     assert dma.sbox("bytes-moved") == 0
 
 
@@ -136,30 +142,40 @@ def test_reset_sequence_leaves_box_usable(dma: Tango4Dma) -> None:
     assert m.readl(SBOX_BASE + SBOX_ROUTE2) == 0xFFFF_FFFF
     payload = data(300)
     loop_transfer(dma, payload)
-    m.sync()
+    dma.settle()
     assert dst_bytes(m, 300) == payload
     assert guards_intact(m, 300)
 
 
 def test_reset_hold_drops_bytes_in_flight(dma: Tango4Dma) -> None:
+    """Entering reset loses what is in flight (at most one FIFO); the source
+    is not charged for more: it waits, and goes on once routed again."""
     m = dma.m
     m.qom_set("/machine/sbox", "latency-ns", 10_000)
     payload = data(640)
     loop_transfer(dma, payload)
-    assert dma.sbox("bytes-in-flight") == 640
+    assert dma.sbox("bytes-in-flight") == FIFO_DEPTH
+    assert dma.reg(READ_CH, MCHAN_COUNT) == 640 - FIFO_DEPTH
     m.writel(SBOX_BASE + SBOX_RESET2, 0x0000_0001)
-    assert dma.sbox("bytes-dropped") == 640
+    assert dma.sbox("bytes-dropped") == FIFO_DEPTH
     assert dma.sbox("teardowns-in-flight") == 1
     assert dma.sbox("bytes-in-flight") == 0
     m.clock_step(20_000)
     assert dst_bytes(m, 640) == b"\xee" * 640
-    # Held: a read channel finds no route, a guest error; nothing moves.
-    dma.single(READ_CH, SRC, 64)
-    m.sync()
-    assert dma.status(READ_CH) & ST_ERROR
-    assert dma.sbox("bytes-dropped") == 640
+    # Held: the read channel finds no route and waits, without an error.
+    assert dma.status(READ_CH) & (ST_BUSY | ST_ERROR) == ST_BUSY
+    assert dma.reg(READ_CH, MCHAN_COUNT) == 640 - FIFO_DEPTH
     m.writel(SBOX_BASE + SBOX_RESET2, 0)
     assert dma.source_of(2) == 0xF
+    # Routed again: the 128 bytes it still had go, and nothing else.
+    dma.route(2, 1)
+    m.clock_step(10_000)
+    assert dst_bytes(m, 128) == payload[FIFO_DEPTH:]
+    assert dst_bytes(m, 640)[128:] == b"\xee" * 512
+    assert m.irq_raises(dma.irq(READ_CH)) == 1
+    assert dma.chan(READ_CH, "bytes") == 640
+    assert dma.reg(WRITE_CH, MCHAN_COUNT) == 640 - 128
+    assert dma.sbox("bytes-dropped") == FIFO_DEPTH
 
 
 def test_latency_delays_delivery_after_the_interrupt(dma: Tango4Dma) -> None:
@@ -167,7 +183,7 @@ def test_latency_delays_delivery_after_the_interrupt(dma: Tango4Dma) -> None:
     m.qom_set("/machine/sbox", "latency-ns", 10_000)
     payload = data(256)
     loop_transfer(dma, payload)
-    m.sync()
+    dma.settle()
     # The read channel's memory side is done: its interrupt came ...
     assert m.irq_raises(dma.irq(READ_CH)) == 1
     assert dma.status(READ_CH) & ST_BUSY == 0
@@ -175,7 +191,7 @@ def test_latency_delays_delivery_after_the_interrupt(dma: Tango4Dma) -> None:
     assert dst_bytes(m, 256) == b"\xee" * 256
     assert dma.sbox("bytes-in-flight") == 256
     assert m.irq_raises(dma.irq(WRITE_CH)) == 0
-    m.clock_step(9_999)
+    m.clock_step(9_998)
     assert dst_bytes(m, 256) == b"\xee" * 256
     m.clock_step(1)
     assert dst_bytes(m, 256) == payload
@@ -202,14 +218,19 @@ def test_bandwidth_paces_bursts(dma: Tango4Dma) -> None:
 
 
 def test_teardown_drops_exactly_the_bytes_in_flight(dma: Tango4Dma) -> None:
+    """What a tear-down loses is the route's FIFO (bytes on the wire), no
+    more: the read channel moved only as fast as the route took bytes."""
     m = dma.m
-    m.qom_set("/machine/sbox", "bandwidth", 64_000_000)
+    m.qom_set("/machine/sbox", "bandwidth", 64_000_000)  # a burst per us
     payload = data(1024)
     loop_transfer(dma, payload)
-    m.clock_step(5_000)  # 5 bursts of 64 arrived
-    assert dma.sbox("bytes-in-flight") == 1024 - 320
+    m.clock_step(5_000)  # 5 bursts of 64 arrived, the FIFO is full again
+    in_flight = dma.sbox("bytes-in-flight")
+    assert in_flight == FIFO_DEPTH
+    pushed = dma.chan(READ_CH, "bytes")
+    assert pushed == 320 + FIFO_DEPTH
     dma.disconnect(2)  # what the DMA driver does from its interrupt handler
-    assert dma.sbox("bytes-dropped") == 1024 - 320
+    assert dma.sbox("bytes-dropped") == in_flight
     assert dma.sbox("teardowns-in-flight") == 1
     assert dma.sbox("bytes-in-flight") == 0
     m.clock_step(100_000)
@@ -218,6 +239,12 @@ def test_teardown_drops_exactly_the_bytes_in_flight(dma: Tango4Dma) -> None:
     assert got[320:] == b"\xee" * (1024 - 320)
     assert guards_intact(m, 1024)
     assert dma.sbox("bytes-moved") == 320
+    # The source is not charged for more: the rest never left memory, and
+    # the read channel waits for a route for it.
+    assert dma.chan(READ_CH, "bytes") == pushed
+    assert dma.reg(READ_CH, MCHAN_COUNT) == 1024 - pushed
+    assert dma.status(READ_CH) & (ST_BUSY | ST_ERROR) == ST_BUSY
+    assert m.irq_raises(dma.irq(READ_CH)) == 0
     # The write channel is still waiting for the rest.
     assert dma.status(WRITE_CH) & ST_BUSY
     assert dma.reg(WRITE_CH, MCHAN_COUNT) == 1024 - 320
@@ -239,8 +266,9 @@ def test_latency_zero_loses_nothing(dma: Tango4Dma) -> None:
     m = dma.m
     payload = data(4000)
     loop_transfer(dma, payload)
-    dma.disconnect(2)  # torn down right after the command, as the driver does
-    m.sync()
+    dma.wait_irq(READ_CH, step_ns=1)  # the read channel's interrupt
+    dma.disconnect(2)  # torn down from the interrupt handler, as the driver does
+    dma.settle()
     assert dst_bytes(m, 4000) == payload
     assert dma.sbox("bytes-dropped") == 0
     assert dma.sbox("teardowns-in-flight") == 0
@@ -278,7 +306,7 @@ def test_fan_out_to_two_destinations(dma: Tango4Dma) -> None:
     dma.single(1, other, 500)
     dma.single(WRITE_CH, DST, 500)
     dma.single(READ_CH, SRC, 500)
-    m.sync()
+    dma.settle()
     assert m.memread(other, 500) == payload
     assert dst_bytes(m, 500) == payload
     assert dma.sbox("bytes-moved") == 1000
@@ -337,8 +365,9 @@ def test_migration_mid_transfer(start_tango4: StartFn, tmp_path: Path) -> None:
     payload = data(2048)
     loop_transfer(dma, payload)
     now = src.clock_step(10_000)  # 3 us latency, then 7 bursts of 64 bytes
-    assert dma.sbox("bytes-in-flight") == 2048 - 448
-    assert src.irq_raises(dma.irq(READ_CH)) == 1
+    assert dma.sbox("bytes-in-flight") == FIFO_DEPTH  # a full FIFO
+    assert dma.reg(READ_CH, MCHAN_COUNT) == 2048 - 448 - FIFO_DEPTH
+    assert src.irq_raises(dma.irq(READ_CH)) == 0, "the read channel waits for room"
     src.migrate_to_file(state)
     src.close()
 
@@ -346,14 +375,16 @@ def test_migration_mid_transfer(start_tango4: StartFn, tmp_path: Path) -> None:
     dst.wait_running()
     dma = Tango4Dma(dst)
     dst.clock_set(now)  # qtest's clock is not migrated: bring it where it was
-    assert dma.sbox("bytes-in-flight") == 2048 - 448
+    assert dma.sbox("bytes-in-flight") == FIFO_DEPTH
     assert dma.sbox("bandwidth") == 64_000_000
     assert dst_bytes(dst, 448) == payload[:448]
     assert dst_bytes(dst, 2048)[448:] == b"\xee" * (2048 - 448)
     assert dma.status(WRITE_CH) & ST_BUSY
-    dst.clock_step(50_000)
+    assert dma.status(READ_CH) & ST_BUSY
+    dst.clock_step(50_000)  # the waiting read channel goes on
     assert dst_bytes(dst, 2048) == payload
     assert guards_intact(dst, 2048)
+    assert dst.irq_raises(dma.irq(READ_CH)) == 1
     assert dst.irq_raises(dma.irq(WRITE_CH)) == 1
     assert dma.sbox("bytes-moved") == 2048
     assert dma.sbox("bytes-dropped") == 0
