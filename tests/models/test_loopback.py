@@ -15,7 +15,18 @@ import random
 from collections.abc import Callable
 from pathlib import Path
 
-from tangolab.qtest import RAM_BASE, ST_LAST_DONE, QTestMachine, Tango4Dma
+import pytest
+
+from tangolab.errors import QmpCommandError
+from tangolab.qtest import (
+    MCHAN_COUNT,
+    RAM_BASE,
+    ST_BUSY,
+    ST_ERROR,
+    ST_LAST_DONE,
+    QTestMachine,
+    Tango4Dma,
+)
 
 SRC = RAM_BASE + 0x10_0000
 DST = RAM_BASE + 0x20_0000
@@ -23,6 +34,7 @@ TX_CH, RX_CH = 2, 3  # memory channel pair 1, sbox port 2
 PAIR_PORT, LOOP_PORT = 2, 4
 LOOPBACK = "/machine/loopback"
 FIFO = 8192
+BOX_FIFO = 512  # the box's default fifo-depth
 
 
 def data(n: int, seed: int = 1) -> bytes:
@@ -44,7 +56,8 @@ def send(dma: Tango4Dma, payload: bytes) -> None:
 def test_defaults(tango4: QTestMachine) -> None:
     assert tango4.qom_get(LOOPBACK, "port") == LOOP_PORT
     assert loop(tango4, "bytes") == 0
-    assert loop(tango4, "bytes-dropped") == 0
+    with pytest.raises(QmpCommandError, match="not found"):
+        loop(tango4, "bytes-dropped")  # it loses nothing: it waits
 
 
 def test_round_trip_through_the_sbox(dma: Tango4Dma) -> None:
@@ -99,39 +112,55 @@ def test_round_trip_with_latency(dma: Tango4Dma) -> None:
     assert dma.status(RX_CH) == ST_LAST_DONE | 0x3
 
 
-def test_fifo_overflow_is_dropped_and_counted(dma: Tango4Dma) -> None:
+def test_full_fifo_stalls_the_sender(dma: Tango4Dma) -> None:
+    """More than the loopback's FIFO with no route out: its FIFO fills, the
+    box's FIFO to it fills, the sending channel waits; nothing is lost."""
     m = dma.m
     first, second = data(6000, 4), data(4000, 5)
     send(dma, first)
     m.clock_step(10_000)
-    m.memwrite(SRC, second)
-    dma.single(TX_CH, SRC, len(second))
-    m.clock_step(10_000)
-    dropped = len(first) + len(second) - FIFO
-    assert loop(m, "bytes-dropped") == dropped
-    assert "tango4-loopback: FIFO full" in m.guest_log()
+    assert dma.status(TX_CH) == ST_LAST_DONE | 0x3
+    m.memwrite(SRC + 0x4000, second)
+    dma.single(TX_CH, SRC + 0x4000, len(second))
+    m.clock_step(1_000_000)
+    total = len(first) + len(second)
+    # The box's FIFO is full: 8 bursts, the first of them in part taken.
+    in_flight = dma.sbox("bytes-in-flight")
+    assert in_flight == BOX_FIFO - (FIFO - len(first)) % 64
+    assert dma.status(TX_CH) & (ST_BUSY | ST_ERROR) == ST_BUSY
+    assert dma.reg(TX_CH, MCHAN_COUNT) == total - FIFO - in_flight
+    assert m.irq_raises(dma.irq(TX_CH)) == 1, "only the first transfer's"
+    assert loop(m, "bytes") == 0
 
+    # A route out, and a transfer back in two buffers (13-bit counts).
     m.memset(DST, 0x3000, 0xEE)
-    dma.disconnect(LOOP_PORT)
     dma.route(PAIR_PORT, LOOP_PORT)
-    dma.single(RX_CH, DST, 8000)
-    m.clock_step(2_000_000)
-    want = (first + second)[:FIFO]
-    assert m.memread(DST, 8000) == want[:8000]
-    assert loop(m, "bytes") == FIFO
-    # The 192 bytes beyond the command wait in the write channel's FIFO.
-    assert dma.chan(RX_CH, "bytes") == 8000
+    dma.double(RX_CH, DST, 5000, DST + 5000, 5000)
+    m.clock_step(1_000_000)
+    assert m.memread(DST, 0x3000) == first + second + b"\xee" * (0x3000 - total)
+    assert dma.status(RX_CH) == ST_LAST_DONE | 0x5
+    assert m.irq_raises(dma.irq(TX_CH)) == 2
+    assert loop(m, "bytes") == total
+    assert dma.sbox("bytes-dropped") == 0
+    assert dma.sbox("bytes-in-flight") == 0
 
 
-def test_route_to_itself_drops(dma: Tango4Dma) -> None:
+def test_route_to_itself_holds_the_bytes(dma: Tango4Dma) -> None:
+    """Routed to itself, the loopback takes nothing back in: the bytes wait
+    in the box (they do not go round for ever) until the route changes."""
     m = dma.m
     send(dma, data(100, 6))
     m.clock_step(10_000)
     dma.route(LOOP_PORT, LOOP_PORT)  # what goes out of port 4 comes back in
     m.clock_step(2_000_000)
     assert loop(m, "bytes") == 100
-    assert loop(m, "bytes-dropped") == 100
+    assert dma.sbox("bytes-in-flight") == 100
+    assert dma.sbox("bytes-moved") == 100, "only the way in"
+    assert dma.sbox("bytes-dropped") == 0
     assert "routed to itself" in m.guest_log()
+    dma.disconnect(LOOP_PORT)  # a route change with bytes in flight: lost
+    assert dma.sbox("bytes-dropped") == 100
+    assert dma.sbox("teardowns-in-flight") == 1
 
 
 def test_system_reset_empties_the_fifo(dma: Tango4Dma) -> None:

@@ -54,7 +54,14 @@ ADDR_PAGE = NFC + 0x24
 ADDR_OFFSET = NFC + 0x28
 XFER_STATUS = NFC + 0x2C
 CMD_READY = 1 << 31
+REFUSED = 1 << 30
+ABORTED = 1 << 29
+FIFO_LEVEL = 0x1FFF
+ABORT = 1 << 31
 PAGE_IS_EMPTY = 1 << 16
+SBOX_PATH = "/machine/sbox"
+NFC_PATH = "/machine/nfc"
+BOX_FIFO = 512  # the box's default fifo-depth
 
 NFC_MEM = 0x0002_D000
 METADATA = NFC_MEM + 0x000
@@ -120,6 +127,20 @@ class Nfc:
     def ready(self) -> bool:
         return bool(self.qt.readl(STATUS) & CMD_READY)
 
+    def status(self) -> int:
+        return self.qt.readl(STATUS)
+
+    def abort(self) -> None:
+        self.qt.writel(FLASH_CMD, ABORT)
+
+    def stop_dma(self, ch: int) -> None:
+        """The DMA driver's terminate: CMD STOP on a memory channel."""
+        self.qt.writel(mchan(ch) + 0xC, 0x10)
+
+    def dma_count(self, ch: int) -> int:
+        """COUNT of a memory channel: the bytes it has not moved."""
+        return self.qt.readl(mchan(ch) + 0x4)
+
     def wait_ready(self, limit_ns: int = 5_000_000, step_ns: int = 5_000) -> int:
         waited = 0
         while not self.ready():
@@ -166,7 +187,10 @@ class Nfc:
         assert not self.ready()
         self.wait_ready()
         self.qt.writel(PAD_MODE, 0)
-        self.qt.clock_step(1_000)  # let the bytes reach memory
+        for _ in range(1000):  # let the bytes reach memory
+            if not self.dma_count(1):
+                break
+            self.qt.clock_step(1_000)
         return self.qt.memread(DST_BUF, PAGE_SIZE)
 
     def report(self) -> tuple[int, bool, int, bool]:
@@ -310,82 +334,262 @@ def test_program_failure_is_in_the_chip_status(tango4: Qt) -> None:
     assert raw_page(qt, 12) == b"\xff" * PAGE_TOTAL
 
 
-# --- bytes lost in flight (the sbox teardown race) -------------------------
+# --- bytes lost in flight (the sbox teardown race) and recovery -----------
 
 
-def test_lost_bytes_keep_cmd_ready_low_until_more_arrive(tango4: Qt) -> None:
+def test_lost_program_waits_until_aborted(tango4: Qt) -> None:
+    """A program whose bytes were lost never completes (CMD_READY low); an
+    abort makes the NFC idle again, and the next page is written intact."""
     qt = tango4
     nfc = Nfc(qt)
-    qt.qmp("qom-set", path="/machine/sbox", property="latency-ns", value=10_000)
+    qt.qmp("qom-set", path=SBOX_PATH, property="latency-ns", value=10_000)
     first = pattern(PAGE_SIZE, 31)
     qt.memwrite(METADATA, b"\xff" * META)
     nfc.route(NFC_PORT, CHAN_PORT)
     nfc.start(2, 50)
     nfc.dma_to_nfc(first)
+    assert qom(qt, SBOX_PATH, "bytes-in-flight") == BOX_FIFO
     nfc.route(NFC_PORT, 0xF)  # torn down while the bytes are in flight
+    assert qom(qt, SBOX_PATH, "bytes-dropped") == BOX_FIFO
     qt.clock_step(1_000_000)
-    assert not nfc.ready(), "the page can never complete"
-    assert qom(qt, "/machine/sbox", "bytes-dropped") == PAGE_SIZE
-    assert raw_page_after_nfc(qt, 50) == b"\xff" * PAGE_TOTAL
+    assert nfc.status() == 0, "no CMD_READY, nothing in the FIFO"
+    assert nfc.dma_count(0) == PAGE_SIZE - BOX_FIFO, "the channel waits for a route"
 
-    # a later transfer (the next page, for the driver) completes it
+    # the driver's recovery: abort the NFC command, terminate the DMA
+    nfc.abort()
+    assert nfc.status() == CMD_READY | ABORTED
+    assert qom(qt, NFC_PATH, "aborts") == 1
+    assert qom(qt, NFC_PATH, "bytes-flushed") == 0
+    nfc.stop_dma(0)
+    qt.writel(PAD_MODE, 0)
+    assert raw_page(qt, 50) == b"\xff" * PAGE_TOTAL
+
+    # the next page works without a reboot
     second = pattern(PAGE_SIZE, 32)
-    nfc.route(NFC_PORT, CHAN_PORT)
-    qt.writel(PAD_MODE, MODE_NFC)
-    nfc.dma_to_nfc(second)
-    nfc.wait_ready()
-    assert raw_page(qt, 50) == expected_page(b"\xff" * META, second)
+    nfc.program(51, second)
+    assert nfc.status() == CMD_READY, "an accepted FLASH_CMD clears ABORTED"
+    assert raw_page(qt, 51) == expected_page(b"\xff" * META, second)
+    assert nfc.read(51) == second
+    assert qom(qt, SBOX_PATH, "bytes-dropped") == BOX_FIFO
 
 
-def raw_page_after_nfc(qt: Qt, page: int) -> bytes:
-    """Raw read while an NFC command waits (it waits for NFC mode too)."""
-    got = raw_page(qt, page)
-    qt.writel(PAD_MODE, MODE_NFC)
-    return got
-
-
-def test_partial_loss_then_surplus_stays_for_next_page(tango4: Qt) -> None:
+def test_partial_loss_then_abort_flushes_the_fifo(tango4: Qt) -> None:
+    """Part of a page arrived, the rest was lost: the FIFO level says how
+    much arrived, the abort flushes exactly that, and the next page is not
+    corrupted by it."""
     qt = tango4
     nfc = Nfc(qt)
-    qt.qmp("qom-set", path="/machine/sbox", property="latency-ns", value=10_000)
-    qt.qmp("qom-set", path="/machine/sbox", property="bandwidth", value=100_000_000)
+    qt.qmp("qom-set", path=SBOX_PATH, property="latency-ns", value=10_000)
+    qt.qmp("qom-set", path=SBOX_PATH, property="bandwidth", value=100_000_000)
     page1 = pattern(PAGE_SIZE, 41)
     qt.memwrite(METADATA, b"\xff" * META)
     nfc.route(NFC_PORT, CHAN_PORT)
     nfc.start(2, 60)
     nfc.dma_to_nfc(page1)
-    # 64 bytes take 640 ns: after 10 us + 640 * 16 ns, 16 bursts have arrived
-    qt.clock_step(10_000 + 640 * 16 + 100)
+    qt.clock_step(25_000)
+    level = nfc.status() & FIFO_LEVEL
+    in_flight = qom(qt, SBOX_PATH, "bytes-in-flight")
+    assert 0 < level < PAGE_SIZE
+    assert 0 < in_flight <= BOX_FIFO
+    assert nfc.dma_count(0) == PAGE_SIZE - level - in_flight
     nfc.route(NFC_PORT, 0xF)
+    assert qom(qt, SBOX_PATH, "bytes-dropped") == in_flight
+    nfc.stop_dma(0)
+    qt.clock_step(1_000_000)
+    assert nfc.status() == level, "CMD_READY low, the FIFO keeps what arrived"
+    assert nfc.dma_count(0) == PAGE_SIZE - level - in_flight, "no more left memory"
+
+    nfc.abort()
+    assert nfc.status() == CMD_READY | ABORTED
+    assert qom(qt, NFC_PATH, "bytes-flushed") == level
+
+    page2 = pattern(PAGE_SIZE, 42)
+    nfc.program(61, page2)
+    assert raw_page(qt, 61) == expected_page(b"\xff" * META, page2)
+    assert raw_page(qt, 60) == b"\xff" * PAGE_TOTAL
+    assert nfc.read(61) == page2
+
+
+def test_pad_mode_raw_aborts_a_program(tango4: Qt) -> None:
+    """The public flow returns PAD_MODE to raw after its poll, even on a
+    time-out: that abandons the page, and the next one starts clean."""
+    qt = tango4
+    nfc = Nfc(qt)
+    qt.memwrite(METADATA, b"\xff" * META)
+    nfc.route(NFC_PORT, CHAN_PORT)
+    nfc.start(2, 70)
+    nfc.dma_to_nfc(pattern(1000, 71))  # a DMA too short for the page
+    qt.clock_step(100_000)
+    assert nfc.status() == 1000
+    qt.writel(PAD_MODE, 0)
+    assert "PAD_MODE set to raw while the write of page 70 is in progress" in qt.stderr()
+    assert nfc.status() == CMD_READY | ABORTED
+    assert qom(qt, NFC_PATH, "aborts") == 1
+    assert qom(qt, NFC_PATH, "bytes-flushed") == 1000
+    assert raw_page(qt, 70) == b"\xff" * PAGE_TOTAL
+    data = pattern(PAGE_SIZE, 72)
+    nfc.program(71, data)
+    assert nfc.read(71) == data
+
+
+def test_abort_of_a_read_discards_the_unsent_data(tango4: Qt) -> None:
+    qt = tango4
+    nfc = Nfc(qt)
+    data = pattern(PAGE_SIZE, 81)
+    nfc.program(80, data)
+    nfc.start(1, 80)  # no route out of the NFC: it waits to send
     qt.clock_step(1_000_000)
     assert not nfc.ready()
-    dropped = qom(qt, "/machine/sbox", "bytes-dropped")
-    assert dropped == PAGE_SIZE - 16 * 64
+    nfc.abort()
+    assert nfc.status() == CMD_READY | ABORTED
+    assert qom(qt, NFC_PATH, "bytes-flushed") == PAGE_SIZE
+    # an abort on an idle NFC does nothing
+    nfc.abort()
+    assert qom(qt, NFC_PATH, "aborts") == 1
+    assert nfc.read(80) == data
 
-    # the next page's bytes complete the first page; the rest stays queued
-    page2 = pattern(PAGE_SIZE, 42)
-    nfc.route(NFC_PORT, CHAN_PORT)
-    nfc.dma_to_nfc(page2)
-    nfc.wait_ready()
-    assert raw_page(qt, 60) == expected_page(b"\xff" * META, page1[:1024] + page2[:dropped])
 
-    # the surplus is the start of the next program: that page is corrupt too
+def test_dma_before_program_waits_in_the_box(tango4: Qt) -> None:
+    """Without a program the NFC takes nothing: the DMA waits (no byte
+    lost), and each program takes exactly its page."""
+    qt = tango4
+    nfc = Nfc(qt)
+    data = pattern(5000, 91)
     qt.writel(PAD_MODE, MODE_NFC)
-    nfc.start(2, 61)
-    nfc.dma_to_nfc(pattern(PAGE_SIZE, 43))
+    nfc.route(NFC_PORT, CHAN_PORT)
+    nfc.dma_to_nfc(data)
+    qt.clock_step(100_000)
+    assert nfc.status() == CMD_READY, "FIFO level 0"
+    assert qom(qt, SBOX_PATH, "bytes-in-flight") == BOX_FIFO
+    assert nfc.dma_count(0) == 5000 - BOX_FIFO
+    nfc.start(2, 7)
     nfc.wait_ready()
-    expect = page2[dropped:] + pattern(PAGE_SIZE, 43)[: PAGE_SIZE - (PAGE_SIZE - dropped)]
-    assert raw_page(qt, 61) == expected_page(b"\xff" * META, expect)
+    nfc.start(2, 8)
+    nfc.wait_ready()
+    assert nfc.dma_count(0) == 5000 - 2 * PAGE_SIZE - BOX_FIFO
+    assert raw_page(qt, 7) == expected_page(b"\x00" * META, data[:PAGE_SIZE])
+    assert raw_page(qt, 8) == expected_page(b"\x00" * META, data[PAGE_SIZE : 2 * PAGE_SIZE])
+    assert qom(qt, SBOX_PATH, "bytes-dropped") == 0
+    # the driver terminates the surplus: it is lost in the box, not in a page
+    nfc.stop_dma(0)
+    nfc.route(NFC_PORT, 0xF)
+    assert qom(qt, SBOX_PATH, "bytes-dropped") == BOX_FIFO
 
 
-def test_fifo_overflow_is_counted(tango4: Qt) -> None:
+@pytest.mark.parametrize("order", ["flash_cmd-first", "dma-first"])
+def test_program_either_order(tango4: Qt, order: str) -> None:
+    """FLASH_CMD before or after the DMA, at latency 0: the page is intact."""
+    qt = tango4
+    nfc = Nfc(qt)
+    data = pattern(PAGE_SIZE, 101)
+    qt.memwrite(METADATA, b"abcd")
+    nfc.route(NFC_PORT, CHAN_PORT)
+    if order == "flash_cmd-first":
+        nfc.start(2, 100)
+        nfc.dma_to_nfc(data)
+    else:
+        nfc.dma_to_nfc(data)
+        qt.clock_step(10_000)
+        assert nfc.ready()
+        nfc.start(2, 100)
+    assert not nfc.ready()
+    nfc.wait_ready()
+    assert nfc.status() == CMD_READY
+    assert raw_page(qt, 100) == expected_page(b"abcd", data)
+    assert qom(qt, SBOX_PATH, "bytes-dropped") == 0
+
+
+@pytest.mark.parametrize("order", ["flash_cmd-first", "dma-first"])
+def test_read_either_order(tango4: Qt, order: str) -> None:
+    qt = tango4
+    nfc = Nfc(qt)
+    data = pattern(PAGE_SIZE, 111)
+    nfc.program(110, data)
+    qt.memwrite(DST_BUF, b"\x5a" * PAGE_SIZE)
+    nfc.route(CHAN_PORT, NFC_PORT)
+    if order == "flash_cmd-first":
+        nfc.start(1, 110)
+        qt.clock_step(1_000_000)  # the page is read and waits to be taken
+        assert not nfc.ready()
+        assert qt.memread(DST_BUF, PAGE_SIZE) == b"\x5a" * PAGE_SIZE
+        nfc.dma_from_nfc(PAGE_SIZE)
+    else:
+        nfc.dma_from_nfc(PAGE_SIZE)
+        nfc.start(1, 110)
+    nfc.wait_ready()
+    qt.clock_step(1_000)
+    assert qt.memread(DST_BUF, PAGE_SIZE) == data
+    assert qom(qt, SBOX_PATH, "bytes-dropped") == 0
+
+
+def test_read_waits_for_its_route(tango4: Qt) -> None:
+    """FLASH_CMD read before any route out of the NFC: it waits, and
+    completes once the route and the DMA are there."""
+    qt = tango4
+    nfc = Nfc(qt)
+    data = pattern(PAGE_SIZE, 121)
+    nfc.program(120, data)
+    qt.memwrite(DST_BUF, b"\x5a" * PAGE_SIZE)
+    nfc.start(1, 120)
+    qt.clock_step(1_000_000)
+    assert not nfc.ready()
+    assert qom(qt, SBOX_PATH, "bytes-in-flight") == 0
+    nfc.dma_from_nfc(PAGE_SIZE)
+    qt.clock_step(1_000_000)
+    assert not nfc.ready()
+    nfc.route(CHAN_PORT, NFC_PORT)
+    nfc.wait_ready()
+    qt.clock_step(1_000)
+    assert qt.memread(DST_BUF, PAGE_SIZE) == data
+    assert qt.memread(METADATA, META) == b"\xff" * META
+
+
+def test_refused_program_leaves_its_bytes_in_the_box(tango4: Qt) -> None:
+    """A refused FLASH_CMD sets REFUSED; the NFC does not take its DMA
+    bytes, so the driver's terminate loses them in the box and the next
+    page is intact."""
     qt = tango4
     nfc = Nfc(qt)
     nfc.route(NFC_PORT, CHAN_PORT)
-    nfc.dma_to_nfc(b"\x00" * 5000)  # no command: the FIFO holds 4096
+    nfc.start(2, 65536)  # beyond the chip: refused
+    assert nfc.status() == CMD_READY | REFUSED
+    assert qom(qt, NFC_PATH, "refused") == 1
+    nfc.dma_to_nfc(pattern(PAGE_SIZE, 131))
     qt.clock_step(100_000)
-    assert qom(qt, "/machine/nfc", "bytes-dropped") == 5000 - 4096
-    assert "input FIFO full" in qt.stderr()
+    assert nfc.status() == CMD_READY | REFUSED, "FIFO level 0"
+    assert qom(qt, SBOX_PATH, "bytes-in-flight") == BOX_FIFO
+    nfc.stop_dma(0)
+    nfc.route(NFC_PORT, 0xF)
+    assert qom(qt, SBOX_PATH, "bytes-dropped") == BOX_FIFO
+    data = pattern(PAGE_SIZE, 132)
+    nfc.program(130, data)
+    assert nfc.status() == CMD_READY, "an accepted FLASH_CMD clears REFUSED"
+    assert raw_page(qt, 130) == expected_page(b"\xff" * META, data)
+
+
+def test_status_catches_up_on_the_box(tango4: Qt) -> None:
+    """A STATUS read delivers what has arrived before it answers, even when
+    the box's timer has not run yet (no -icount): the DMA's CMD write and
+    the STATUS read go to QEMU in one batch, with no timer in between."""
+    qt = tango4
+    nfc = Nfc(qt)
+    data = pattern(PAGE_SIZE, 141)
+    qt.memwrite(SRC_BUF, data)
+    qt.memwrite(METADATA, b"\xff" * META)
+    nfc.route(NFC_PORT, CHAN_PORT)
+    nfc.start(2, 140)
+    qt.writel(mchan(0) + 0x0, SRC_BUF)
+    qt.writel(mchan(0) + 0x4, 1000)  # less than the page
+    replies = qt.command_batch(
+        ("writel", hex(mchan(0) + 0xC), 3),
+        ("readl", hex(STATUS)),
+        ("readl", hex(mchan(0) + 0x4)),
+    )
+    assert int(replies[1][0], 16) == 1000, "CMD_READY low, 1000 bytes in the FIFO"
+    assert int(replies[2][0], 16) == 0, "the channel moved them all"
+    nfc.dma_to_nfc(data[1000:], SRC_BUF + 0x1000)
+    nfc.wait_ready()
+    assert raw_page(qt, 140) == expected_page(b"\xff" * META, data)
 
 
 # --- guest mistakes ---------------------------------------------------------
@@ -420,9 +624,9 @@ MISTAKES: list[tuple[str, Setup, int, str]] = [
     ("metadata", _meta_too_big, 2, "200 metadata bytes do not fit in packet 0 of 100 bytes"),
     ("page range", _reg(ADDR_PAGE, 65536), 1, "ADDR_PAGE 65536 beyond the 65536 pages"),
     ("offset", _reg(ADDR_OFFSET, 8), 2, "ADDR_OFFSET 8, only 0"),
-    ("raw mode", _reg(PAD_MODE, 0), 2, "with PBUS PAD_MODE raw"),
-    ("bad command", _nothing, 3, "FLASH_CMD 3, not 1 (read) or 2 (write)"),
-    ("no command", _nothing, 0, "FLASH_CMD 0, not 1 (read) or 2 (write)"),
+    ("raw mode", _reg(PAD_MODE, 0), 2, "FLASH_CMD 2: PBUS PAD_MODE is raw: refused"),
+    ("bad command", _nothing, 3, "FLASH_CMD 3: not 1 (read) or 2 (write): refused"),
+    ("no command", _nothing, 0, "FLASH_CMD 0: not 1 (read) or 2 (write): refused"),
 ]
 
 
@@ -438,7 +642,8 @@ def test_guest_mistakes(tango4: Qt, setup: Setup, cmd: int, message: str) -> Non
     qt.writel(ADDR_PAGE, 1)
     setup(qt)
     qt.writel(FLASH_CMD, cmd)
-    assert nfc.ready(), "a refused command leaves CMD_READY high"
+    assert nfc.status() == CMD_READY | REFUSED, "a refused command leaves CMD_READY high"
+    assert qom(qt, NFC_PATH, "refused") == 1
     assert message in qt.stderr()
     # the controller still works afterwards
     nfc = Nfc(qt)
@@ -448,15 +653,19 @@ def test_guest_mistakes(tango4: Qt, setup: Setup, cmd: int, message: str) -> Non
     assert nfc.read(1) == data
 
 
-def test_flash_cmd_while_busy_is_ignored(tango4: Qt) -> None:
+def test_flash_cmd_while_busy_is_refused(tango4: Qt) -> None:
     qt = tango4
     nfc = Nfc(qt)
     nfc.start(2, 1)
     qt.writel(FLASH_CMD, 1)
-    assert "FLASH_CMD 1 while the write of page 1 is in progress" in qt.stderr()
+    assert "FLASH_CMD 1: the write of page 1 is in progress (CMD_READY low): refused" in (
+        qt.stderr()
+    )
+    assert nfc.status() == REFUSED
     nfc.route(NFC_PORT, CHAN_PORT)
     nfc.dma_to_nfc(pattern(PAGE_SIZE, 4))
     nfc.wait_ready()
+    assert nfc.status() == CMD_READY | REFUSED, "REFUSED stays until an accepted FLASH_CMD"
     assert raw_page(qt, 1) == expected_page(b"\x00" * META, pattern(PAGE_SIZE, 4))
 
 
