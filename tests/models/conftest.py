@@ -61,8 +61,9 @@ def qtest_factory(qemu_path: Path) -> Iterator[Callable[..., QTestMachine]]:
 
 
 @pytest.fixture
-def start_tango4(qtest_factory: Callable[..., QTestMachine],
-                 request: pytest.FixtureRequest) -> StartFn:
+def start_tango4(
+    qtest_factory: Callable[..., QTestMachine], request: pytest.FixtureRequest
+) -> StartFn:
     """A test module may set TANGO4_ARGS (arguments put before the test's
     own) and TANGO4_INTERCEPT_GIC (the default of intercept_gic)."""
     base = tuple(getattr(request.module, "TANGO4_ARGS", ()))

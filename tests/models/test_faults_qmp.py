@@ -207,8 +207,7 @@ def test_counters_have_every_counter(machine: QTestMachine, faults: Faults) -> N
     counters = faults.counters()
     assert list(counters) == ["sbox", "mchan0", "mchan1", "mchan2", "mchan3", "nfc", "nand0",
                               "nand2", "loopback"]  # fmt: skip
-    kinds = {"sbox": "sbox", "nfc": "nfc", "nand0": "nand", "nand2": "nand",
-             "loopback": "loopback"}
+    kinds = {"sbox": "sbox", "nfc": "nfc", "nand0": "nand", "nand2": "nand", "loopback": "loopback"}
     for name, values in counters.items():
         kind = kinds.get(name, "mchan")
         assert tuple(values) == COUNTERS[kind]
