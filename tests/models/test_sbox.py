@@ -79,8 +79,11 @@ def test_reset_values(dma: Tango4Dma) -> None:
     assert m.readl(SBOX_BASE + SBOX_ROUTE) == 0xFFFF_FFFF
     assert m.readl(SBOX_BASE + SBOX_ROUTE2) == 0xFFFF_FFFF
     for prop in ("latency-ns", "bandwidth", "bytes-moved", "bytes-dropped",
-                 "bytes-in-flight", "teardowns-in-flight"):  # fmt: skip
+                 "bytes-in-flight", "teardowns-in-flight", "stalls", "jitter-ns",
+                 "seed"):  # fmt: skip
         assert dma.sbox(prop) == 0, prop
+    assert dma.sbox("jitter") == "none"
+    assert dma.sbox("fifo-depth") == FIFO_DEPTH
 
 
 def test_route_nibbles(dma: Tango4Dma) -> None:
@@ -319,6 +322,8 @@ def test_fan_out_to_two_destinations(dma: Tango4Dma) -> None:
         ("latency-ns", -1, 0),
         ("bandwidth", 1000, 1024),
         ("bandwidth", "fast", 0),
+        ("jitter-ns", 1_000_000_001, 1_000_000_000),
+        ("jitter-ns", -1, 0),
     ],
 )
 def test_qom_set_validates(dma: Tango4Dma, prop: str, bad: object, good: int) -> None:
@@ -332,8 +337,19 @@ def test_qom_set_validates(dma: Tango4Dma, prop: str, bad: object, good: int) ->
     assert dma.sbox(prop) == good
 
 
+def test_jitter_is_an_enum(dma: Tango4Dma) -> None:
+    m = dma.m
+    for value in ("uniform", "exponential", "none"):
+        m.qom_set("/machine/sbox", "jitter", value)
+        assert dma.sbox("jitter") == value
+    m.qom_set("/machine/sbox", "jitter", "uniform")
+    with pytest.raises(QmpCommandError):
+        m.qom_set("/machine/sbox", "jitter", "gaussian")
+    assert dma.sbox("jitter") == "uniform"
+
+
 @pytest.mark.parametrize(
-    "prop", ["bytes-moved", "bytes-dropped", "bytes-in-flight", "teardowns-in-flight"]
+    "prop", ["bytes-moved", "bytes-dropped", "bytes-in-flight", "teardowns-in-flight", "stalls"]
 )
 def test_counters_are_read_only(dma: Tango4Dma, prop: str) -> None:
     with pytest.raises(QmpCommandError, match="not writable"):
