@@ -18,18 +18,40 @@
  * given back when the descriptor ends. When a descriptor ends, i.e. when
  * its route is torn down, its completion runs and the memory channel
  * serves the next descriptor, is chosen by the "teardown" module
- * parameter:
+ * parameter, one policy per option discussed in the 2016 thread
+ * "Tearing down DMA transfer setup after DMA client has finished":
  *
- *  - irq: from the interrupt handler, as soon as the last command is done.
- *    Data in flight to the peripheral is lost.
- *  - delay: teardown_delay_us after that interrupt.
+ *  - irq: from the interrupt handler, as soon as the last command is done;
+ *    the descriptor's callback runs later, from the virt-dma tasklet. The
+ *    original driver of the thread: data in flight to the peripheral is
+ *    lost.
+ *  - delay: teardown_delay_us after that interrupt (hrtimer). The
+ *    reporter's first workaround: fragile, it depends on the device.
  *  - static: the route of a memory channel is set at its first use and
- *    never torn down; that memory channel then only serves that peripheral.
+ *    never torn down; that memory channel then only serves that
+ *    peripheral. The reporter's second workaround: the channel can no
+ *    longer be shared.
+ *  - callback: exactly as irq. It stands for the reply's suggestion, that
+ *    the client's descriptor callback wait for its device to finish (it
+ *    runs from a tasklet, so it may not sleep): by the time the callback
+ *    runs, the route is already gone, as the reporter observed.
+ *  - irq-callback: the reporter's idea of calling the client's callback
+ *    from the interrupt handler before the tear-down. When the last command
+ *    of a descriptor is done, the interrupt handler invokes its callback
+ *    (callback_result or callback) directly, in hard interrupt context and
+ *    with no lock held, then tears the route down and completes the
+ *    descriptor without invoking the callback again. A client that waits
+ *    for its device there busy-waits with interrupts off.
  *  - client: for descriptors prepared with DMA_PREP_PERIPH_DONE, once both
  *    the interrupt has come and the client has called
- *    dmaengine_periph_done(); other descriptors behave as with irq.
+ *    dmaengine_periph_done(); other descriptors behave as with irq. The
+ *    later out-of-tree driver's answer: a peripheral-done hook.
  *
  * The policy in force when a descriptor starts applies to that descriptor.
+ *
+ * Cost: per memory channel, held_ns adds up the time its route was set,
+ * from the routing to the tear-down; a route still set (a static one, or a
+ * transfer in progress) counts up to the moment it is read.
  *
  * The sbox is flow controlled: a memory channel only moves data as fast as
  * its route takes it and waits while its route is missing, and a device
@@ -143,6 +165,8 @@ enum tangox_dma_teardown {
 	TANGOX_TEARDOWN_IRQ,
 	TANGOX_TEARDOWN_DELAY,
 	TANGOX_TEARDOWN_STATIC,
+	TANGOX_TEARDOWN_CALLBACK,
+	TANGOX_TEARDOWN_IRQ_CALLBACK,
 	TANGOX_TEARDOWN_CLIENT,
 };
 
@@ -150,6 +174,8 @@ static const char * const tangox_dma_teardown_names[] = {
 	[TANGOX_TEARDOWN_IRQ] = "irq",
 	[TANGOX_TEARDOWN_DELAY] = "delay",
 	[TANGOX_TEARDOWN_STATIC] = "static",
+	[TANGOX_TEARDOWN_CALLBACK] = "callback",
+	[TANGOX_TEARDOWN_IRQ_CALLBACK] = "irq-callback",
 	[TANGOX_TEARDOWN_CLIENT] = "client",
 };
 
@@ -164,7 +190,7 @@ static int tangox_dma_teardown_set(const char *val,
 	int policy = sysfs_match_string(tangox_dma_teardown_names, val);
 
 	if (policy < 0) {
-		pr_err("tangox_dma: teardown must be irq, delay, static or client\n");
+		pr_err("tangox_dma: teardown must be irq, delay, static, callback, irq-callback or client\n");
 		return -EINVAL;
 	}
 
@@ -187,7 +213,7 @@ static const struct kernel_param_ops tangox_dma_teardown_ops = {
 module_param_cb(teardown, &tangox_dma_teardown_ops, &tangox_dma_teardown,
 		0644);
 MODULE_PARM_DESC(teardown,
-		 "When to tear sbox routes down: irq, delay, static or client (default)");
+		 "When to tear sbox routes down: irq, delay, static, callback, irq-callback or client (default)");
 
 static int tangox_dma_delay_set(const char *val, const struct kernel_param *kp)
 {
@@ -262,6 +288,11 @@ struct tangox_dma_pchan {
 	u32 routed;
 	/* The route was set by the static policy and is kept. */
 	bool bound;
+	/* When the route was set, and the time earlier routes were set. */
+	ktime_t routed_at;
+	u64 held_ns;
+	/* Descriptors started, to recognise one after dropping td->lock. */
+	unsigned long starts;
 	struct hrtimer timer;
 
 	atomic64_t transfers;
@@ -344,6 +375,18 @@ static void tangox_dma_route(struct tangox_dma_pchan *pchan, u32 port)
 		tangox_dma_sbox_set(pchan->td, pchan->port, port);
 
 	pchan->routed = port;
+	pchan->routed_at = ktime_get();
+}
+
+/* Time the routes of @pchan have been set, up to now. td->lock held. */
+static u64 tangox_dma_held_ns(struct tangox_dma_pchan *pchan)
+{
+	u64 held = pchan->held_ns;
+
+	if (pchan->routed)
+		held += ktime_to_ns(ktime_sub(ktime_get(), pchan->routed_at));
+
+	return held;
 }
 
 static void tangox_dma_unroute(struct tangox_dma_pchan *pchan, bool waited)
@@ -351,6 +394,7 @@ static void tangox_dma_unroute(struct tangox_dma_pchan *pchan, bool waited)
 	u32 dst = pchan->dir == DMA_MEM_TO_DEV ? pchan->routed : pchan->port;
 
 	tangox_dma_sbox_set(pchan->td, dst, SBOX_DISCONNECT);
+	pchan->held_ns = tangox_dma_held_ns(pchan);
 	pchan->routed = 0;
 	pchan->bound = false;
 
@@ -442,6 +486,7 @@ static void tangox_dma_start(struct tangox_dma_pchan *pchan,
 	pchan->state = TANGOX_PCHAN_BUSY;
 	pchan->vchan = vchan;
 	pchan->desc = desc;
+	pchan->starts++;
 	vchan->pchan = pchan;
 
 	/* A statically bound channel keeps its route to the same port. */
@@ -573,18 +618,23 @@ static void tangox_dma_finish(struct tangox_dma_pchan *pchan, bool waited)
 
 /*
  * The last command of the descriptor on @pchan is done on the memory side.
+ * Returns true if the interrupt handler is to invoke the client's callback,
+ * copied to @cb, before it finishes the descriptor (irq-callback policy):
+ * the channel then waits with its route set, and the descriptor's own
+ * callback is cleared so that its completion does not run it again.
  * Called with td->lock and vc.lock held.
  */
-static void tangox_dma_hw_done(struct tangox_dma_pchan *pchan)
+static bool tangox_dma_hw_done(struct tangox_dma_pchan *pchan,
+			       struct dmaengine_desc_callback *cb)
 {
 	struct tangox_dma_desc *desc = pchan->desc;
+	struct dma_async_tx_descriptor *tx = &desc->vd.tx;
 
 	switch (desc->policy) {
 	case TANGOX_TEARDOWN_CLIENT:
-		if ((desc->vd.tx.flags & DMA_PREP_PERIPH_DONE) &&
-		    !desc->periph_done) {
+		if ((tx->flags & DMA_PREP_PERIPH_DONE) && !desc->periph_done) {
 			pchan->state = TANGOX_PCHAN_WAIT;
-			return;
+			return false;
 		}
 		break;
 	case TANGOX_TEARDOWN_DELAY:
@@ -594,12 +644,57 @@ static void tangox_dma_hw_done(struct tangox_dma_pchan *pchan)
 			      ns_to_ktime(READ_ONCE(teardown_delay_us) *
 					  (u64)NSEC_PER_USEC),
 			      HRTIMER_MODE_REL);
-		return;
+		return false;
+	case TANGOX_TEARDOWN_IRQ_CALLBACK:
+		if (!(tx->flags & DMA_PREP_INTERRUPT))
+			break;
+		dmaengine_desc_get_callback(tx, cb);
+		if (!dmaengine_desc_callback_valid(cb))
+			break;
+		tx->callback = NULL;
+		tx->callback_result = NULL;
+		pchan->state = TANGOX_PCHAN_WAIT;
+		return true;
 	default:
+		/* irq, callback, static */
 		break;
 	}
 
 	tangox_dma_finish(pchan, false);
+
+	return false;
+}
+
+/*
+ * irq-callback policy: invoke the client's callback @cb for the descriptor
+ * on @pchan from the interrupt handler, then tear the route down and
+ * complete the descriptor. td->lock is dropped around the callback, so
+ * that it may use the dmaengine API; interrupts stay disabled (hard
+ * interrupt context). The channel stays in the wait state meanwhile: no
+ * other descriptor can take it. If the transfer was terminated during the
+ * callback, there is nothing left to finish. Called with td->lock held,
+ * no vc.lock held.
+ */
+static void tangox_dma_irq_callback(struct tangox_dma_pchan *pchan,
+				    struct dmaengine_desc_callback *cb)
+	__must_hold(&pchan->td->lock)
+{
+	struct tangox_dma_dev *td = pchan->td;
+	struct dmaengine_result result = pchan->desc->vd.tx_result;
+	unsigned long starts = pchan->starts;
+	struct tangox_dma_vchan *vchan;
+
+	spin_unlock(&td->lock);
+	dmaengine_desc_callback_invoke(cb, &result);
+	spin_lock(&td->lock);
+
+	if (pchan->state != TANGOX_PCHAN_WAIT || pchan->starts != starts)
+		return;
+
+	vchan = pchan->vchan;
+	spin_lock(&vchan->vc.lock);
+	tangox_dma_finish(pchan, true);
+	spin_unlock(&vchan->vc.lock);
 }
 
 static size_t tangox_dma_cmds_len(struct tangox_dma_desc *desc,
@@ -618,8 +713,10 @@ static irqreturn_t tangox_dma_irq(int irq, void *data)
 {
 	struct tangox_dma_pchan *pchan = data;
 	struct tangox_dma_dev *td = pchan->td;
+	struct dmaengine_desc_callback cb;
 	struct tangox_dma_vchan *vchan;
 	struct tangox_dma_desc *desc;
+	bool invoke = false;
 	unsigned long flags;
 	u32 status;
 
@@ -667,10 +764,12 @@ static irqreturn_t tangox_dma_irq(int irq, void *data)
 	} else if (desc->next < desc->ncmds) {
 		tangox_dma_write_cmd(pchan);
 	} else {
-		tangox_dma_hw_done(pchan);
+		invoke = tangox_dma_hw_done(pchan, &cb);
 	}
 
 	spin_unlock(&vchan->vc.lock);
+	if (invoke)
+		tangox_dma_irq_callback(pchan, &cb);
 dispatch:
 	tangox_dma_dispatch(td);
 	spin_unlock_irqrestore(&td->lock, flags);
@@ -1180,6 +1279,7 @@ static int tangox_dma_stats_show(struct seq_file *s, void *unused)
 		struct tangox_dma_pchan *pchan = &td->pchans[i];
 		enum tangox_dma_pchan_state state;
 		unsigned long flags;
+		u64 held_ns;
 		u32 routed;
 		bool bound;
 
@@ -1187,10 +1287,11 @@ static int tangox_dma_stats_show(struct seq_file *s, void *unused)
 		state = pchan->state;
 		routed = pchan->routed;
 		bound = pchan->bound;
+		held_ns = tangox_dma_held_ns(pchan);
 		spin_unlock_irqrestore(&td->lock, flags);
 
 		seq_printf(s,
-			   "chan%u dir=%s port=%u state=%s routed=%u bound=%d transfers=%lld bytes=%lld teardowns=%lld teardowns_waited=%lld errors=%lld stops=%lld refused=%lld\n",
+			   "chan%u dir=%s port=%u state=%s routed=%u bound=%d transfers=%lld bytes=%lld teardowns=%lld teardowns_waited=%lld errors=%lld stops=%lld refused=%lld held_ns=%llu\n",
 			   pchan->id, tangox_dma_dir_name(pchan->dir),
 			   pchan->port, tangox_dma_pchan_state_names[state],
 			   routed, bound, atomic64_read(&pchan->transfers),
@@ -1199,7 +1300,7 @@ static int tangox_dma_stats_show(struct seq_file *s, void *unused)
 			   atomic64_read(&pchan->teardowns_waited),
 			   atomic64_read(&pchan->errors),
 			   atomic64_read(&pchan->stops),
-			   atomic64_read(&pchan->refused));
+			   atomic64_read(&pchan->refused), held_ns);
 	}
 
 	return 0;
@@ -1214,6 +1315,20 @@ static int tangox_dma_counter_get(void *data, u64 *val)
 }
 DEFINE_DEBUGFS_ATTRIBUTE(tangox_dma_counter_fops, tangox_dma_counter_get,
 			 NULL, "%llu\n");
+
+static int tangox_dma_held_get(void *data, u64 *val)
+{
+	struct tangox_dma_pchan *pchan = data;
+	unsigned long flags;
+
+	spin_lock_irqsave(&pchan->td->lock, flags);
+	*val = tangox_dma_held_ns(pchan);
+	spin_unlock_irqrestore(&pchan->td->lock, flags);
+
+	return 0;
+}
+DEFINE_DEBUGFS_ATTRIBUTE(tangox_dma_held_fops, tangox_dma_held_get, NULL,
+			 "%llu\n");
 
 static void tangox_dma_debugfs_init(struct tangox_dma_dev *td)
 {
@@ -1252,6 +1367,8 @@ static void tangox_dma_debugfs_init(struct tangox_dma_dev *td)
 		debugfs_create_file_unsafe("refused", 0444, dir,
 					   &pchan->refused,
 					   &tangox_dma_counter_fops);
+		debugfs_create_file_unsafe("held_ns", 0444, dir, pchan,
+					   &tangox_dma_held_fops);
 	}
 }
 
