@@ -42,14 +42,18 @@
  * and the ECC bytes follow. OOB reads and writes (->read_oob(),
  * ->write_oob()) are raw accesses to those OOB bytes only.
  *
- * One ECC page access follows the controller's flow: prepare the DMA
- * transfer, hand the NAND bus to the NFC (PAD_MODE), write the page
- * address and FLASH_CMD, submit and issue the DMA transfer, wait for the
- * DMA completion and for STATUS.CMD_READY, hand the bus back to PBUS. The
- * NFC and the switch box are flow controlled: a read sends the page out
- * only as its sbox route takes it and a program takes its data only once
- * the command waits for it, so the order of FLASH_CMD and of the DMA
- * provider setting up its route does not matter.
+ * One ECC page access follows the controller's flow: abort a command
+ * the controller is still busy with (it should not be), map the buffer and
+ * prepare the DMA transfer, write the chip's configuration (TIMING1,
+ * TIMING2, XFER_CFG, PKT_0_CFG, PKT_N_CFG, BB_CFG), hand the NAND bus to
+ * the NFC (PAD_MODE), write the metadata (programs), the page address and
+ * FLASH_CMD, check that the command was not refused, submit and issue the
+ * DMA transfer, wait for the DMA completion and for STATUS.CMD_READY (in
+ * the order below), hand the bus back to PBUS. The NFC and the switch box
+ * are flow controlled: a read sends the page out only as its sbox route
+ * takes it and a program takes its data only once the command waits for
+ * it, so the order of FLASH_CMD and of the DMA provider setting up its
+ * route does not matter.
  *
  * A page program moves the data of the page through the DMA channel into
  * the sbox and from there into the NFC. The DMA controller's interrupt only
@@ -61,7 +65,21 @@
  * Without it the driver can only wait for the DMA completion first and then
  * for the NFC: bytes still in flight when the provider tears the route
  * down are lost and the NFC never completes the page (reported as a
- * timeout waiting for CMD_READY).
+ * timeout waiting for CMD_READY, after at most 20 ms).
+ *
+ * The callback_wait module parameter (runtime writable, default off) makes
+ * a program follow the suggestion of the 2016 thread for a client without
+ * that hook: the driver does not use DMA_PREP_PERIPH_DONE, and its DMA
+ * callback busy-waits (it may not sleep: it runs from the virt-dma tasklet,
+ * or from the provider's interrupt handler) for CMD_READY, for at most
+ * 5 ms, before it signals the completion. It is meant to be set together
+ * with the tangox-dma tear-down policies "callback" (where the route is
+ * already gone when the callback runs, so the wait cannot help) and
+ * "irq-callback" (where the provider calls the callback from its interrupt
+ * handler before the tear-down). With it off, nothing in this driver
+ * busy-waits in atomic context, whatever the provider's policy. The time
+ * spent busy-waiting in atomic context is counted (atomic_wait_ns,
+ * atomic_waits).
  *
  * Recovery: when a page access fails (a timeout, a DMA error, a command
  * the NFC refused or aborted), the driver aborts the NFC command
@@ -71,8 +89,8 @@
  * reaches the next page), waits for the chip to finish a program it had
  * already started, and returns an error for that page only. A controller
  * found busy when a page access starts is aborted the same way first.
- * debugfs tango_nand/<device>/ counts pages, timeouts, aborts and refused
- * commands.
+ * debugfs tango_nand/<device>/ counts pages, timeouts, aborts, refused
+ * commands, DMA errors and the busy-waits in atomic context.
  */
 
 #include <linux/bitfield.h>
@@ -164,7 +182,15 @@
 #define TANGO_DEFAULT_CLK_RATE		200000000UL
 
 #define TANGO_DMA_TIMEOUT_MS		1000
-#define TANGO_READY_TIMEOUT_US		(1000 * USEC_PER_MSEC)
+/*
+ * A program's data is in the NFC at most one sbox latency after the DMA
+ * interrupt, then the chip programs it (tPROG): 20 ms is ample at the
+ * largest latencies the experiment uses (1 ms), and is what a lost page
+ * costs.
+ */
+#define TANGO_READY_TIMEOUT_US		(20 * USEC_PER_MSEC)
+/* The busy-wait of the DMA callback with callback_wait (atomic context) */
+#define TANGO_CALLBACK_WAIT_US		(5 * USEC_PER_MSEC)
 #define TANGO_POLL_US			10
 /* CMD_READY is back right after an abort: a short busy poll */
 #define TANGO_ABORT_TIMEOUT_US		100
@@ -210,6 +236,8 @@ struct tango_nfc {
 	unsigned long clk_rate;
 	struct dma_chan *chan;
 	bool periph_done;
+	/* The DMA callback of the transfer in progress waits for CMD_READY */
+	bool callback_waits;
 	struct completion dma_done;
 	enum dmaengine_tx_result dma_result;
 	struct list_head chips;
@@ -227,9 +255,16 @@ struct tango_nfc {
 	atomic_t aborts;
 	atomic_t abort_failures;
 	atomic_t busy_aborts;
+	atomic64_t atomic_wait_ns;
+	atomic_t atomic_waits;
 };
 
 static struct dentry *tango_debugfs_root;
+
+static bool callback_wait;
+module_param(callback_wait, bool, 0644);
+MODULE_PARM_DESC(callback_wait,
+		 "Programs: the DMA callback busy-waits for the NFC, no DMA_PREP_PERIPH_DONE (for the tangox-dma callback and irq-callback policies; default off)");
 
 static inline struct tango_chip *to_tango_chip(struct nand_chip *chip)
 {
@@ -558,9 +593,37 @@ static int tango_write_oob(struct nand_chip *chip, int page)
  * ECC page access: NFC + DMA
  */
 
+/*
+ * Runs from the DMA provider's tasklet, or from its interrupt handler
+ * (tangox-dma irq-callback policy): atomic context, no sleeping.
+ */
 static void tango_dma_callback(void *arg, const struct dmaengine_result *result)
 {
 	struct tango_nfc *nfc = arg;
+	ktime_t start, now;
+
+	if (READ_ONCE(nfc->callback_waits)) {
+		/*
+		 * Wait for the NFC to have taken the whole page, as the
+		 * thread suggests; the process side checks CMD_READY again,
+		 * and recovers, if it did not come. The bound is on the
+		 * clock: a poll loop counting its delays would not count the
+		 * time the register reads take.
+		 */
+		start = ktime_get();
+		for (;;) {
+			if (readl(nfc->reg_base + NFC_STATUS) &
+			    NFC_STATUS_CMD_READY)
+				break;
+			now = ktime_get();
+			if (ktime_us_delta(now, start) >= TANGO_CALLBACK_WAIT_US)
+				break;
+			udelay(1);
+		}
+		atomic64_add(ktime_to_ns(ktime_sub(ktime_get(), start)),
+			     &nfc->atomic_wait_ns);
+		atomic_inc(&nfc->atomic_waits);
+	}
 
 	WRITE_ONCE(nfc->dma_result, result->result);
 	complete(&nfc->dma_done);
@@ -672,7 +735,8 @@ static int tango_nfc_xfer(struct nand_chip *chip, int page, void *buf,
 	struct device *dma_dev = dmaengine_get_dma_device(nfc->chan);
 	enum dma_data_direction dir = program ? DMA_TO_DEVICE : DMA_FROM_DEVICE;
 	const char *what = program ? "program" : "read";
-	bool periph_done = program && nfc->periph_done;
+	bool cb_wait = program && READ_ONCE(callback_wait);
+	bool periph_done = program && nfc->periph_done && !cb_wait;
 	unsigned long flags = DMA_PREP_INTERRUPT;
 	struct dma_async_tx_descriptor *desc;
 	dma_cookie_t cookie;
@@ -715,6 +779,7 @@ static int tango_nfc_xfer(struct nand_chip *chip, int page, void *buf,
 
 	desc->callback_result = tango_dma_callback;
 	desc->callback_param = nfc;
+	WRITE_ONCE(nfc->callback_waits, cb_wait);
 	WRITE_ONCE(nfc->dma_result, DMA_TRANS_NOERROR);
 	reinit_completion(&nfc->dma_done);
 
@@ -1280,6 +1345,15 @@ static int tango_chips_init(struct tango_nfc *nfc)
 	return 0;
 }
 
+static int tango_atomic64_get(void *data, u64 *val)
+{
+	*val = atomic64_read(data);
+
+	return 0;
+}
+DEFINE_DEBUGFS_ATTRIBUTE(tango_atomic64_fops, tango_atomic64_get, NULL,
+			 "%llu\n");
+
 static void tango_debugfs_init(struct tango_nfc *nfc)
 {
 	struct dentry *dir;
@@ -1302,6 +1376,9 @@ static void tango_debugfs_init(struct tango_nfc *nfc)
 	debugfs_create_atomic_t("abort_failures", 0444, dir,
 				&nfc->abort_failures);
 	debugfs_create_atomic_t("busy_aborts", 0444, dir, &nfc->busy_aborts);
+	debugfs_create_file_unsafe("atomic_wait_ns", 0444, dir,
+				   &nfc->atomic_wait_ns, &tango_atomic64_fops);
+	debugfs_create_atomic_t("atomic_waits", 0444, dir, &nfc->atomic_waits);
 	debugfs_create_bool("periph_done", 0444, dir, &nfc->periph_done);
 }
 
