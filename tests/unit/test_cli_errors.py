@@ -93,7 +93,8 @@ def test_info_with_no_build(tmp_path: Path) -> None:
         (["nand", "new"], "the following arguments are required: IMAGE"),
         (["experiment", "--policies", "bogus"], "bad policy 'bogus'"),
         (["experiment", "--latencies", "5 parsecs"], "bad latency '5 parsecs'"),
-        (["demo", "--pages", "1024", "--blocks", "8"], "need"),
+        (["demo", "--fifo-depth", "100"], "multiple of 64"),
+        (["experiment", "--rerun", "results.json"], "expected RESULTS.json:ROW"),
         (["patches"], "the following arguments are required: ACTION"),
         (["frobnicate"], "invalid choice: 'frobnicate'"),
         ([], "the following arguments are required: COMMAND"),
@@ -107,9 +108,9 @@ def test_bad_input_is_one_line(tmp_path: Path, argv: list[str], message: str) ->
 
 
 def test_demo_checks_its_options_before_building(tmp_path: Path) -> None:
-    code, _, err = tangolab(tmp_path, "demo", "--seeds", "1,2,3,4,5,6,7,8,9,10", "--pages", "512")
+    code, _, err = tangolab(tmp_path, "demo", "--fifo-depth", "1000")
     assert code == 2
-    assert the_error(err).startswith("error: 40 cells of 512 pages need")
+    assert the_error(err) == "error: --fifo-depth 1000: a multiple of 64"
     assert not (tmp_path / "empty-build" / "logs").exists()
 
 

@@ -4,64 +4,80 @@
 
 from __future__ import annotations
 
-import json
 import time
-from dataclasses import asdict
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 
-from .cells import POLICIES, CellResult, Config, run_policy
-from .report import fmt_latency, print_table, write_csv, write_json, write_plot
+from tangolab.build.artifacts import BOOT, load_artifacts
+from tangolab.paths import build_dir
 
-__all__ = ["POLICIES", "CellResult", "Config", "Outputs", "run_experiment"]
+from .cells import JITTERS, POLICIES, CellResult, CellSpec, run_cell
+from .report import conclusion, fmt_latency, print_table, write_csv, write_json, write_plot
+from .runner import run_cells
+
+__all__ = ["JITTERS", "POLICIES", "CellResult", "CellSpec", "Outputs", "run_cell", "run_experiment"]
 
 
+@dataclass(frozen=True)
 class Outputs:
-    def __init__(self, outdir: Path) -> None:
-        outdir.mkdir(parents=True, exist_ok=True)
-        self.dir = outdir
-        self.csv = outdir / "results.csv"
-        self.json = outdir / "results.json"
-        self.png = outdir / "lost-pages.png"
+    dir: Path
+
+    @property
+    def csv(self) -> Path:
+        return self.dir / "results.csv"
+
+    @property
+    def json(self) -> Path:
+        return self.dir / "results.json"
+
+    @property
+    def png(self) -> Path:
+        return self.dir / "loss-rate.png"
 
 
-def run_experiment(cfg: Config, outdir: Path, console: Console | None = None) -> list[CellResult]:
+def run_experiment(
+    specs: Sequence[CellSpec],
+    outdir: Path,
+    *,
+    jobs: int = 1,
+    scheduler: str | None = None,
+    console: Console | None = None,
+) -> tuple[list[CellResult], Outputs]:
+    """Run the cells, write CSV/JSON/plot, print the table and the conclusion."""
     con = console or Console()
+    artifacts = load_artifacts(build_dir())
+    artifacts.check(*BOOT)  # before any worker starts
     out = Outputs(outdir)
-    cells: list[CellResult] = []
-    meta: dict[str, Any] = {"config": asdict(cfg), "started": time.strftime("%FT%TZ",
-                                                                             time.gmtime())}
+    outdir.mkdir(parents=True, exist_ok=True)
+    meta: dict[str, Any] = {
+        "started": time.strftime("%FT%TZ", time.gmtime()),
+        "versions": artifacts.versions,
+        "jobs": jobs,
+        "scheduler": scheduler,
+    }
+    done: list[CellResult] = []
 
-    def on_cell(c: CellResult) -> None:
-        con.print(f"  {c.policy:7s} latency {fmt_latency(c.latency_ns):>6s} seed {c.seed}: "
-                  f"{c.intact}/{c.pages} intact, {c.lost} lost, {c.corrupted} corrupted, "
-                  f"{c.dma_timeouts} DMA time-outs ({c.wall_s:.0f} s)")
+    def on_result(c: CellResult) -> None:
+        s = c.spec
+        con.print(
+            f"  {s.policy:12s} {fmt_latency(s.latency_ns):>6s} seed {s.seed:<4d} "
+            f"{c.failed:3d}/{c.pages} lost, {c.bytes_dropped:6d} B dropped, "
+            f"{c.nfc_timeouts + c.dma_timeouts} t/o ({c.wall_s:.0f} s)",
+            soft_wrap=True,
+        )
+        done.append(c)
+        write_json(done, out.json, meta)  # keep what we have if interrupted
 
-    for policy in cfg.policies:
-        con.print(f"[bold]policy {policy}[/]: booting")
-        for cell in run_policy(cfg, policy, out.dir, on_cell):
-            cells.append(cell)
-            write_json(cells, out.json, meta)  # keep what we have if interrupted
-    write_csv(cells, out.csv)
+    cells = run_cells(specs, jobs=jobs, scheduler=scheduler, console=con, on_result=on_result)
+    meta["finished"] = time.strftime("%FT%TZ", time.gmtime())
     write_json(cells, out.json, meta)
+    write_csv(cells, out.csv)
     write_plot(cells, out.png)
     print_table(cells, con)
-    con.print(f"results: {out.csv}, {out.json}\nplot: {out.png}")
-    (out.dir / "summary.json").write_text(json.dumps(summarise(cells), indent=2) + "\n")
-    return cells
-
-
-def summarise(cells: list[CellResult]) -> dict[str, dict[str, int]]:
-    """Per policy: pages written, intact, lost, corrupted over all cells."""
-    out: dict[str, dict[str, int]] = {}
-    for c in cells:
-        s = out.setdefault(c.policy, {"pages": 0, "intact": 0, "lost": 0, "corrupted": 0,
-                                      "dma_timeouts": 0})
-        s["pages"] += c.pages
-        s["intact"] += c.intact
-        s["lost"] += c.lost
-        s["corrupted"] += c.corrupted
-        s["dma_timeouts"] += c.dma_timeouts
-    return out
+    for line in conclusion(cells):
+        con.print(line, soft_wrap=True)
+    return cells, out

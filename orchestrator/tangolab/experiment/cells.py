@@ -1,72 +1,147 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Copyright (c) 2026 tangolab developers
-"""Teardown experiments: policies x latencies x seeds.
+"""One cell of the tear-down experiment: a policy, a latency, a seed.
 
-One guest boot per policy. For each cell the sbox route latency is set
-live over QMP, the guest erases a fresh block range and writes N pages of
-a seeded pattern (guest/tools/tangonand.c), reads them back, and the host
-checks the NAND image page by page against the same pattern
-(tangolab.nand). With -icount the guest's timing is tied to instructions,
-so a cell gives the same result every time.
+A cell boots its own guest on a fresh NAND image, so cells are independent
+and can run in any order, in parallel, on any machine with the same build.
+The guest writes N pages of a seeded pattern (guest/tools/tangonand.c)
+while the switch box draws each burst's latency from a seeded
+distribution; the driver recovers after a lost page, so every page is an
+independent trial. The host then checks the image page by page against the
+same pattern (tangolab.nand). Under -icount the guest's timing is tied to
+instructions, so a cell gives the same result every time.
 """
 
 from __future__ import annotations
 
 import re
+import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
-from tangolab.errors import ExperimentError
+from tangolab.errors import ExperimentError, UsageError
 from tangolab.machine import Machine
 from tangolab.nand.check import PageStatus, check_image
-from tangolab.nand.image import NandImage, write_erased_image
-from tangolab.nand.layout import EccLayout, Geometry, compute_layout
+from tangolab.nand.image import write_erased_image
+from tangolab.nand.layout import EccLayout, Geometry, PageLayout, compute_layout
 from tangolab.nand.pattern import PatternExpectation
 
-POLICIES = ("irq", "delay", "static", "client")
+from .stats import loss_rate
+
+#: the thread's options, as DMA tear-down policies of the guest's test layer
+POLICIES = ("irq", "delay", "static", "callback", "irq-callback", "client")
+JITTERS = ("none", "uniform", "exponential")
 POLICY_PARAM = "/sys/module/tangox_dma/parameters/teardown"
 DELAY_PARAM = "/sys/module/tangox_dma/parameters/teardown_delay_us"
+NAND_STATS = "/sys/kernel/debug/tango_nand"
+DMA_STATS = "/sys/kernel/debug/tangox-dma"
 SBOX = "/machine/sbox"
+FIRST_BLOCK = 1  # block 0 is left alone
 _SUMMARY = re.compile(r"^summary: (.*)$", re.M)
+_KV = re.compile(r"([a-z_]+)=(-?\d+)")
 
 
-@dataclass
-class Config:
-    policies: Sequence[str] = ("irq", "delay", "client")
-    latencies_ns: Sequence[int] = (0, 5_000, 20_000, 100_000)
-    seeds: Sequence[int] = (1,)
-    pages: int = 16
-    blocks: int = 64             # chip size for the experiment (onfi-nand blocks)
-    delay_us: int = 10           # teardown_delay_us for the delay policy
-    icount: int | str | None = 4
-    cell_timeout: float = 600.0
+@dataclass(frozen=True)
+class CellSpec:
+    """Everything that decides a cell's result (with the build)."""
 
-
-@dataclass
-class CellResult:
     policy: str
     latency_ns: int
-    seed: int
-    pages: int
-    start_page: int
-    intact: int                  # host image: page holds exactly the expected data
-    lost: int                    # host image: page still erased
-    corrupted: int               # host image: programmed, wrong or undecodable data
-    write_errors: int            # guest: the write of a page failed (EIO / time-out)
-    dma_timeouts: int            # guest driver: time-outs waiting for the NFC or the DMA
-    readback_mismatch: int       # guest: read back differs from the pattern
-    driver_errors: int           # guest kernel log lines from tango_nand / tangox-dma errors
-    write_s: float               # guest-reported time of the write phase (virtual time)
-    throughput_kib_s: float
-    bytes_dropped: int           # sbox counter delta
-    teardowns_in_flight: int     # sbox counter delta
-    wall_s: float
+    seed: int  # the box's latency generator and the page pattern
+    pages: int = 64
+    jitter: str = "exponential"  # how each burst's latency is drawn (HARDWARE.md)
+    jitter_ns: int = 0
+    delay_us: int = 10  # teardown_delay_us of the delay policy
+    fifo_depth: int = 512  # tango4-sbox.fifo-depth
+    icount: int | None = 4  # -icount shift; None: real time (not repeatable)
+    timeout_s: float = 600.0
+
+    def check(self) -> None:
+        if self.policy not in POLICIES:
+            raise UsageError(f"policy {self.policy!r}: choose from {', '.join(POLICIES)}")
+        if self.jitter not in JITTERS:
+            raise UsageError(f"jitter {self.jitter!r}: choose from {', '.join(JITTERS)}")
+        if not 1 <= self.pages <= 4096:
+            raise UsageError(f"{self.pages} pages per cell: choose 1..4096")
+        if not 0 <= self.latency_ns <= 1_000_000_000 or not 0 <= self.jitter_ns <= 1_000_000_000:
+            raise UsageError("latency and jitter are 0 .. 1 s")
+        if not 0 <= self.seed < 2**32:
+            raise UsageError(f"seed {self.seed}: 0 .. 2^32-1")
+
+    @property
+    def blocks(self) -> int:
+        """Chip size: the cell's pages after FIRST_BLOCK, at least 8 blocks."""
+        per_block = Geometry(blocks=8).pages_per_block
+        return max(8, FIRST_BLOCK + 1 + -(-self.pages // per_block))
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CellSpec:
+        names = {f.name for f in fields(cls)}
+        spec = cls(**{k: v for k, v in data.items() if k in names})
+        spec.check()
+        return spec
+
+
+@dataclass(frozen=True)
+class CellResult:
+    spec: CellSpec
+    intact: int  # host image: page holds exactly the expected data
+    lost: int  # host image: page still erased
+    corrupted: int  # host image: programmed, wrong or undecodable data
+    write_errors: int  # guest: the write of a page failed (EIO / time-out)
+    readback_mismatch: int  # guest: read back differs from the pattern
+    dma_timeouts: int  # guest NAND driver: time-outs waiting for the DMA
+    nfc_timeouts: int  # guest NAND driver: time-outs waiting for CMD_READY
+    aborts: int  # guest NAND driver: NFC commands aborted (recovery)
+    wedged: int  # pages that found the NFC still busy from an earlier one
+    bytes_dropped: int  # sbox: bytes lost in flight
+    teardowns_in_flight: int  # sbox: route changes with bytes in flight
+    write_us: int  # guest-measured time of the write phase (virtual time)
+    atomic_wait_us: float  # guest: busy-waiting in atomic context (callback policies)
+    channel_held_us: float  # guest DMA driver: time memory channels were routed
+    wall_s: float
+    failed_pages: tuple[int, ...] = ()  # which pages (0 = the cell's first) are not intact
+
+    @property
+    def pages(self) -> int:
+        return self.spec.pages
+
+    @property
+    def failed(self) -> int:
+        """Pages not intact on the chip."""
+        return self.lost + self.corrupted
+
+    @property
+    def throughput_kib_s(self) -> float:
+        page = Geometry(blocks=8).page_size
+        return (self.pages * page / 1024) / (self.write_us / 1e6) if self.write_us else 0.0
+
+    def row(self) -> dict[str, Any]:
+        """A flat record with every field, the rate and its interval."""
+        rate = loss_rate(self.failed, self.pages)
+        out = self.spec.to_dict()
+        out.update({f.name: getattr(self, f.name) for f in fields(self) if f.name != "spec"})
+        out["failed_pages"] = list(self.failed_pages)
+        out.update(
+            loss_rate=rate.value,
+            loss_low=rate.low,
+            loss_high=rate.high,
+            throughput_kib_s=round(self.throughput_kib_s, 1),
+        )
+        return out
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> CellResult:
+        spec = CellSpec.from_dict(row)
+        names = {f.name for f in fields(cls)} - {"spec", "failed_pages"}
+        return cls(
+            spec=spec, failed_pages=tuple(row.get("failed_pages", ())), **{k: row[k] for k in names}
+        )
 
 
 def parse_summary(output: str) -> dict[str, int]:
@@ -75,107 +150,130 @@ def parse_summary(output: str) -> dict[str, int]:
     if not matches:
         tail = "".join(f"\n  | {line}" for line in output.rstrip().splitlines()[-15:])
         raise ExperimentError(f"tangonand printed no summary line{tail}")
-    last = matches[-1].group(1)
-    return {k: int(v) for k, v in (kv.split("=", 1) for kv in last.split())}
+    return {k: int(v) for k, v in _KV.findall(matches[-1].group(1))}
 
 
-def _count_log(machine: Machine, pattern: str) -> int:
-    res = machine.run(f"dmesg | grep -c -E '{pattern}' || true", timeout=60)
-    digits = re.findall(r"^\d+$", res.output, re.M)
-    return int(digits[-1]) if digits else 0
+def parse_counters(output: str) -> dict[str, int]:
+    """Sum of every `name=value` in the output (debugfs files and stats lines)."""
+    out: dict[str, int] = {}
+    for k, v in _KV.findall(output):
+        out[k] = out.get(k, 0) + int(v)
+    return out
 
 
-def _sbox_counters(machine: Machine) -> tuple[int, int]:
-    return (int(machine.qom_get(SBOX, "bytes-dropped")),
-            int(machine.qom_get(SBOX, "teardowns-in-flight")))
+def _guest_counters(m: Machine) -> dict[str, int]:
+    cmd = (
+        f"for f in {NAND_STATS}/*/*; do [ -f $f ] && "
+        "echo \"$(basename $f)=$(cat $f | tr -d 'YN')\"; done 2>/dev/null; "
+        f"cat {DMA_STATS}/*/stats 2>/dev/null; true"
+    )
+    return parse_counters(m.run(cmd, timeout=60).output)
 
 
-def run_cell(machine: Machine, image: Path, layout_page_size: int, policy: str,
-             latency_ns: int, seed: int, pages: int, start_page: int,
-             timeout: float, layout: Any) -> CellResult:
+def _sbox_counters(m: Machine) -> dict[str, int]:
+    return {p: int(m.qom_get(SBOX, p)) for p in ("bytes-dropped", "teardowns-in-flight", "stalls")}
+
+
+def _delta(after: dict[str, int], before: dict[str, int], key: str) -> int:
+    return after.get(key, 0) - before.get(key, 0)
+
+
+def measure(
+    m: Machine, spec: CellSpec, image: Path, layout: PageLayout, start_page: int
+) -> CellResult:
+    """Write and check the cell's pages from `start_page` on a booted guest.
+
+    `image` is the machine's NAND image and `layout` its page layout; the
+    pages must be erased. The box's latency settings are left at 0.
+    """
+    spec.check()
     t0 = time.monotonic()
-    machine.qom_set(SBOX, "latency-ns", 0)
-    machine.run(f"echo {policy} > {POLICY_PARAM}", timeout=30, check=True)
-    dropped0, tdf0 = _sbox_counters(machine)
-    errs0 = _count_log(machine, "tango_nand|tangox")
-    tmo0 = _count_log(machine, "tango_nand.*time")
-    machine.qom_set(SBOX, "latency-ns", latency_ns)
-    args = f"--dev /dev/mtd0 --seed {seed} --start-page {start_page} --pages {pages}"
-    wr = machine.run(f"tangonand write {args}", timeout=timeout)
-    w = parse_summary(wr.output)
-    machine.qom_set(SBOX, "latency-ns", 0)
-    rd = machine.run(f"tangonand verify {args}", timeout=timeout)
-    r = parse_summary(rd.output)
-    dropped1, tdf1 = _sbox_counters(machine)
-    errs = _count_log(machine, "tango_nand|tangox") - errs0
-    tmo = _count_log(machine, "tango_nand.*time") - tmo0
-    report = check_image(image, layout,
-                         PatternExpectation.for_pages(seed, layout_page_size,
-                                                      range(start_page, start_page + pages)),
-                         start=start_page, stop=start_page + pages)
+    page_size = Geometry(blocks=8).page_size
+    m.run(
+        f"echo {spec.delay_us} > {DELAY_PARAM} && echo {spec.policy} > {POLICY_PARAM}",
+        timeout=30,
+        check=True,
+    )
+    m.qom_set(SBOX, "seed", spec.seed)
+    m.qom_set(SBOX, "jitter", spec.jitter)
+    m.qom_set(SBOX, "jitter-ns", spec.jitter_ns)
+    g0, s0 = _guest_counters(m), _sbox_counters(m)
+    args = (
+        f"--dev /dev/mtd0 --seed {spec.seed} --start-page {start_page} --pages {spec.pages} --quiet"
+    )
+    m.qom_set(SBOX, "latency-ns", spec.latency_ns)
+    try:
+        w = parse_summary(m.run(f"tangonand write {args}", timeout=spec.timeout_s).output)
+    finally:
+        m.qom_set(SBOX, "latency-ns", 0)
+        m.qom_set(SBOX, "jitter-ns", 0)
+    r = parse_summary(m.run(f"tangonand verify {args}", timeout=spec.timeout_s).output)
+    g1, s1 = _guest_counters(m), _sbox_counters(m)
+    report = check_image(
+        image,
+        layout,
+        PatternExpectation.for_pages(
+            spec.seed, page_size, range(start_page, start_page + spec.pages)
+        ),
+        start=start_page,
+        stop=start_page + spec.pages,
+    )
     intact = sum(1 for row in report.rows if row.match)
     lost = report.count(PageStatus.ERASED)
-    write_us = w.get("us", 0)
-    nbytes = pages * layout_page_size
     return CellResult(
-        policy=policy, latency_ns=latency_ns, seed=seed, pages=pages, start_page=start_page,
-        intact=intact, lost=lost, corrupted=pages - intact - lost,
-        write_errors=w.get("errors", 0), dma_timeouts=tmo,
-        readback_mismatch=r.get("mismatch", 0) + r.get("errors", 0), driver_errors=errs,
-        write_s=write_us / 1e6,
-        throughput_kib_s=(nbytes / 1024) / (write_us / 1e6) if write_us else 0.0,
-        bytes_dropped=dropped1 - dropped0, teardowns_in_flight=tdf1 - tdf0,
-        wall_s=time.monotonic() - t0)
+        spec=spec,
+        intact=intact,
+        lost=lost,
+        corrupted=spec.pages - intact - lost,
+        write_errors=w.get("errors", 0),
+        readback_mismatch=r.get("mismatch", 0) + r.get("errors", 0),
+        dma_timeouts=_delta(g1, g0, "timeouts_dma"),
+        nfc_timeouts=_delta(g1, g0, "timeouts_cmd_ready"),
+        aborts=_delta(g1, g0, "aborts"),
+        wedged=_delta(g1, g0, "busy_aborts"),
+        bytes_dropped=_delta(s1, s0, "bytes-dropped"),
+        teardowns_in_flight=_delta(s1, s0, "teardowns-in-flight"),
+        write_us=w.get("us", 0),
+        atomic_wait_us=_delta(g1, g0, "atomic_wait_ns") / 1000,
+        channel_held_us=_delta(g1, g0, "held_ns") / 1000,
+        wall_s=round(time.monotonic() - t0, 2),
+        failed_pages=tuple(row.page - start_page for row in report.rows if not row.match),
+    )
 
 
-def _boot(cfg: Config, policy: str, image: Path) -> Machine:
-    extra = ["-global", f"onfi-nand.blocks={cfg.blocks}"]
-    m = Machine(name=f"exp-{policy}-{int(time.time() * 1000) % 10**9}", nand=image,
-                icount=cfg.icount, extra_args=extra, boot_timeout=300)
-    m.start()
-    try:
-        m.run("dmesg -n 1", timeout=30)
-        m.run(f"echo {cfg.delay_us} > {DELAY_PARAM}", timeout=30, check=True)
-    except BaseException:
-        m.close()
-        raise
-    return m
-
-
-def run_policy(cfg: Config, policy: str, workdir: Path,
-               on_cell: Callable[[CellResult], None]) -> Iterator[CellResult]:
-    """Run a policy's cells (latencies x seeds), booting once for them.
-
-    A program whose bytes were lost leaves the NAND controller waiting for
-    them (the driver then refuses further ECC transfers), so after a cell
-    that lost data the guest is booted again on the same image: each cell
-    starts from an idle controller.
-    """
-    geometry = Geometry(blocks=cfg.blocks)
+def run_cell(spec: CellSpec, workdir: Path | None = None) -> CellResult:
+    """Boot a guest on a fresh image, measure the cell; the machine is gone after."""
+    spec.check()
+    t0 = time.monotonic()
+    geometry = Geometry(blocks=spec.blocks)
     layout = compute_layout(geometry, EccLayout())
-    image = workdir / f"nand-{policy}.img"
-    write_erased_image(image, geometry.image_size, force=True)
-    with NandImage(image, layout):
-        pass  # validates the size against the layout before booting
-    per_cell = -(-cfg.pages // geometry.pages_per_block)
-    block = 1
-    m: Machine | None = None
-    try:
-        for latency in cfg.latencies_ns:
-            for seed in cfg.seeds:
-                if (block + per_cell) > geometry.blocks:
-                    raise ExperimentError("the experiment needs more blocks: raise --blocks")
-                if m is None:
-                    m = _boot(cfg, policy, image)
-                cell = run_cell(m, image, geometry.page_size, policy, latency, seed,
-                                cfg.pages, block * geometry.pages_per_block,
-                                cfg.cell_timeout, layout)
-                block += per_cell
-                if cell.bytes_dropped or cell.write_errors:
-                    m.close()
-                    m = None
-                on_cell(cell)
-                yield cell
-    finally:
-        if m is not None:
+    with tempfile.TemporaryDirectory(prefix="tangolab-cell-", dir=workdir) as tmp:
+        image = Path(tmp) / "nand.img"
+        write_erased_image(image, geometry.image_size, force=True)
+        extra = [
+            "-global",
+            f"onfi-nand.blocks={spec.blocks}",
+            "-global",
+            f"tango4-sbox.fifo-depth={spec.fifo_depth}",
+        ]
+        m = Machine(
+            name=f"cell-{spec.policy}-{spec.latency_ns}-{spec.seed}-{time.monotonic_ns() % 10**9}",
+            nand=image,
+            icount=spec.icount,
+            extra_args=extra,
+            boot_timeout=300,
+        )
+        m.start()
+        try:
+            m.run("dmesg -n 1", timeout=30)
+            res = measure(m, spec, image, layout, FIRST_BLOCK * geometry.pages_per_block)
+        finally:
             m.close()
+    return replace(res, wall_s=round(time.monotonic() - t0, 2))
+
+
+def with_defaults(spec: CellSpec, jitter_frac: float) -> CellSpec:
+    """The spec with jitter-ns as a fraction of its latency (when not given)."""
+    if spec.jitter_ns or spec.jitter == "none":
+        return spec
+    return replace(spec, jitter_ns=int(spec.latency_ns * jitter_frac))
