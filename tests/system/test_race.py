@@ -116,9 +116,9 @@ def test_losses_are_seeded_and_repeatable() -> None:
         return run_cell(
             CellSpec(
                 policy="irq",
-                latency_ns=3_000,
+                latency_ns=4_000,
                 jitter="exponential",
-                jitter_ns=3_000,
+                jitter_ns=4_000,
                 seed=seed,
                 pages=16,
             )
