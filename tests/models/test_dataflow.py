@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tangolab.errors import QmpError
+from tangolab.errors import QmpCommandError, QmpError
 from tangolab.qtest import (
     MCHAN_CMD,
     MCHAN_COUNT,
@@ -392,3 +392,10 @@ def test_fifo_depth_is_validated(start_tango4_fails: Callable[..., str], depth: 
 def test_fifo_depth_limits_are_accepted(start_tango4: StartFn, depth: int) -> None:
     m = start_tango4(*depth_args(depth))
     assert m.qom_get(SBOX_PATH, "fifo-depth") == depth
+
+
+def test_fifo_depth_cannot_change_at_run_time(dma: Tango4Dma) -> None:
+    """The FIFOs are allocated at realize: no run-time setting grows them."""
+    with pytest.raises(QmpCommandError):
+        dma.m.qom_set(SBOX_PATH, "fifo-depth", 65536)
+    assert dma.sbox("fifo-depth") == DEPTH
