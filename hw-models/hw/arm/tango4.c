@@ -37,7 +37,6 @@
 #define TANGO4_NUM_MCHAN    4
 #define TANGO4_NUM_CS       4
 #define TANGO4_NUM_VIRTIO   4
-#define TANGO4_NFC_PORT     3
 #define TANGO4_MAX_RAM      (2 * GiB)
 /*
  * The SMP8758 has Cortex-A9 r3p0 cores. QEMU's cortex-a9 says r0p0, and
@@ -148,12 +147,14 @@ static DeviceState *tango4_init_sbox(MachineState *machine,
                            qdev_get_gpio_in(mpcore, TANGO4_SPI_MCHAN + n));
     }
 
-    /* A test device on port 4: what arrives there goes back out. */
+    /*
+     * A test device on port 4 (its "port" default, which -global may
+     * change): what arrives there goes back out.
+     */
     loopback = qdev_new(TYPE_TANGO4_LOOPBACK);
     object_property_add_child(OBJECT(machine), "loopback", OBJECT(loopback));
     object_property_set_link(OBJECT(loopback), "sbox", OBJECT(sbox),
                              &error_abort);
-    qdev_prop_set_uint8(loopback, "port", 4);
     sysbus_realize_and_unref(SYS_BUS_DEVICE(loopback), &error_fatal);
     return sbox;
 }
@@ -184,8 +185,8 @@ static void tango4_init_nand(MachineState *machine, DeviceState *sbox)
     }
 
     object_property_add_child(OBJECT(machine), "nfc", OBJECT(nfc));
+    /* on sbox port 3: its "port" default (-global may change it) */
     object_property_set_link(OBJECT(nfc), "sbox", OBJECT(sbox), &error_abort);
-    qdev_prop_set_uint8(nfc, "port", TANGO4_NFC_PORT);
     for (cs = 0; cs < TANGO4_NUM_CS; cs++) {
         g_autofree char *link = g_strdup_printf("chip%u", cs);
 

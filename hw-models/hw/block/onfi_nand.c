@@ -1227,7 +1227,10 @@ static int onfi_nand_post_load(void *opaque, int version_id)
     if (s->cmd > CMD_NONE || s->naddr > ONFI_ADDR_CYCLES ||
         s->out > OUT_STATUS || s->out_saved > OUT_STATUS ||
         s->busy_op > OP_RESET || s->col > ONFI_PAGE_TOTAL ||
-        s->row > s->pages || s->busy_row >= s->pages) {
+        s->row > s->pages || s->busy_row >= s->pages ||
+        s->t_r_ns > ONFI_T_MAX_NS || s->t_prog_ns > ONFI_T_MAX_NS ||
+        s->t_bers_ns > ONFI_T_MAX_NS || s->busy_start < 0 ||
+        s->busy_start > s->busy_end) {
         return -EINVAL;
     }
     return 0;
@@ -1287,6 +1290,8 @@ static void onfi_nand_class_init(ObjectClass *klass, void *data)
     ResettableClass *rc = RESETTABLE_CLASS(klass);
 
     dc->desc = "ONFI 1.0 SLC NAND flash chip";
+    /* not on a bus: only a board can create it and link it to a controller */
+    dc->user_creatable = false;
     dc->realize = onfi_nand_realize;
     dc->unrealize = onfi_nand_unrealize;
     dc->vmsd = &vmstate_onfi_nand;

@@ -254,8 +254,13 @@ static void tango4_nfc_program(Tango4NfcState *s, const NfcLayout *l,
         int k = i ? 1 : 0;
         uint32_t meta = i ? 0 : l->meta;
 
-        memcpy(lg + pos, s->mem + MEM_METADATA, meta);
-        fifo8_pop_buf(&s->fifo, lg + pos + meta, l->size[k] - meta);
+        /* packet 0 may be all metadata (meta == size): no data from it */
+        if (meta) {
+            memcpy(lg + pos, s->mem + MEM_METADATA, meta);
+        }
+        if (l->size[k] > meta) {
+            fifo8_pop_buf(&s->fifo, lg + pos + meta, l->size[k] - meta);
+        }
         nand_bch_encode(s->bch[l->strength[k]], lg + pos, l->size[k],
                         lg + pos + l->size[k]);
         pos += l->size[k] + l->ecc[k];
@@ -288,8 +293,12 @@ static void tango4_nfc_read_done(Tango4NfcState *s, const NfcLayout *l,
     empty = phys[0] == 0xff && !memcmp(phys, phys + 1, l->phys - 1);
 
     if (empty) {
-        memset(out, 0xff, l->data);
-        memset(s->mem + MEM_METADATA, 0xff, l->meta);
+        if (l->data) {
+            memset(out, 0xff, l->data);
+        }
+        if (l->meta) {
+            memset(s->mem + MEM_METADATA, 0xff, l->meta);
+        }
         s->regs[R_XFER_STATUS] = XFER_PAGE_IS_EMPTY;
     } else {
         for (pos = 0; pos < l->logical; pos++) {
@@ -309,9 +318,13 @@ static void tango4_nfc_read_done(Tango4NfcState *s, const NfcLayout *l,
                 count[k] = MAX(count[k], ret);
                 s->ecc_corrected += ret;
             }
-            memcpy(s->mem + MEM_METADATA, lg + pos, meta);
-            memcpy(out + n, lg + pos + meta, l->size[k] - meta);
-            n += l->size[k] - meta;
+            if (meta) {
+                memcpy(s->mem + MEM_METADATA, lg + pos, meta);
+            }
+            if (l->size[k] > meta) {
+                memcpy(out + n, lg + pos + meta, l->size[k] - meta);
+                n += l->size[k] - meta;
+            }
             pos += l->size[k] + l->ecc[k];
         }
         s->regs[R_XFER_STATUS] = 0;
@@ -361,6 +374,12 @@ static bool tango4_nfc_step(Tango4NfcState *s)
 
     case NFC_READ_WAIT:
         tango4_nfc_read_done(s, &l, chip);
+        if (!s->olen) {
+            /* all metadata, no data to send */
+            s->state = NFC_IDLE;
+            trace_tango4_nfc_cmd_done("read", l.cs, s->cur_page, 0);
+            return true;
+        }
         s->state = NFC_READ_SEND;
         return true;
 
@@ -865,25 +884,38 @@ static void tango4_nfc_finalize(Object *obj)
 static int tango4_nfc_post_load(void *opaque, int version_id)
 {
     Tango4NfcState *s = opaque;
-
+    OnfiNandState *chip;
     NfcLayout l;
+    bool read;
 
     if (s->fifo.head >= s->fifo.capacity || s->fifo.num > s->fifo.capacity ||
         s->state >= NFC_STATE__MAX || s->olen > TANGO4_NFC_FIFO_SIZE ||
         s->opos > s->olen ||
         (s->state == NFC_READ_SEND) != (s->olen != 0) ||
         (s->status & ~(TANGO4_NFC_STATUS_REFUSED |
-                       TANGO4_NFC_STATUS_ABORTED))) {
-        return -EINVAL;
-    }
-    if (s->state != NFC_IDLE &&
-        (!tango4_nfc_layout(s, s->cur_xfer, s->cur_pkt0, s->cur_pktn,
-                            s->cur_bb, &l) ||
-         fifo8_num_used(&s->fifo) > l.data ||
-         (s->state == NFC_READ_SEND && s->olen != l.data))) {
+                       TANGO4_NFC_STATUS_ABORTED)) ||
+        (s->pad_mode & ~PAD_MODE_NFC) || (s->cs_ctrl & CS_CTRL_IORDY)) {
         return -EINVAL;
     }
     if (s->state != NFC_PROG_DATA && fifo8_num_used(&s->fifo)) {
+        return -EINVAL;
+    }
+    if (s->state == NFC_IDLE) {
+        return 0;
+    }
+    /* a command in progress: its configuration must make sense */
+    if (!tango4_nfc_layout(s, s->cur_xfer, s->cur_pkt0, s->cur_pktn,
+                           s->cur_bb, &l) ||
+        fifo8_num_used(&s->fifo) > l.data ||
+        (s->state == NFC_READ_SEND && s->olen != l.data)) {
+        return -EINVAL;
+    }
+    chip = s->chip[l.cs];
+    read = s->state == NFC_READ_START || s->state == NFC_READ_WAIT ||
+           s->state == NFC_READ_SEND;
+    if (s->cur_cmd != (read ? FLASH_CMD_READ : FLASH_CMD_WRITE) ||
+        s->cur_page >= onfi_nand_blocks(chip) *
+                       onfi_nand_pages_per_block(chip)) {
         return -EINVAL;
     }
     return 0;
@@ -940,6 +972,8 @@ static void tango4_nfc_class_init(ObjectClass *klass, void *data)
     ResettableClass *rc = RESETTABLE_CLASS(klass);
 
     dc->desc = "Sigma Designs tango4 NAND flash controller";
+    /* needs its switch box, chips and interrupt lines wired by the board */
+    dc->user_creatable = false;
     dc->realize = tango4_nfc_realize;
     dc->vmsd = &vmstate_tango4_nfc;
     rc->phases.hold = tango4_nfc_reset_hold;

@@ -158,6 +158,8 @@ static void tango4_loopback_class_init(ObjectClass *klass, void *data)
     ResettableClass *rc = RESETTABLE_CLASS(klass);
 
     dc->desc = "Sigma Designs tango4 sbox loopback test device";
+    /* needs its switch box link wired by the board */
+    dc->user_creatable = false;
     dc->realize = tango4_loopback_realize;
     dc->vmsd = &vmstate_tango4_loopback;
     rc->phases.hold = tango4_loopback_reset_hold;

@@ -659,6 +659,8 @@ static void mchan_class_init(ObjectClass *oc, void *data)
     unsigned i;
 
     dc->desc = "Sigma Designs tango4 memory channel";
+    /* needs its switch box port and interrupt wired by the board */
+    dc->user_creatable = false;
     dc->realize = mchan_realize;
     dc->vmsd = &vmstate_tango4_mchan;
     rc->phases.hold = mchan_reset_hold;

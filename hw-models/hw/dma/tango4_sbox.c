@@ -889,6 +889,8 @@ static void sbox_class_init(ObjectClass *oc, void *data)
     unsigned i;
 
     dc->desc = "Sigma Designs tango4 switch box";
+    /* needs its endpoints attached wired by the board */
+    dc->user_creatable = false;
     dc->realize = sbox_realize;
     dc->unrealize = sbox_unrealize;
     dc->vmsd = &vmstate_tango4_sbox;
