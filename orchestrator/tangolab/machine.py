@@ -80,7 +80,7 @@ class Machine:
     Options: `artifacts` (the files to boot, default the build's:
     `tangolab.build.artifacts.Artifacts`; `Artifacts.with_files` puts your
     own kernel, dtb or initramfs in), `memory` (MiB), `smp` (CPUs), `icount` (an int is the shift of
-    ``-icount shift=N``, a string a whole ``-icount`` spec), `nand` (raw
+    ``-icount shift=N,sleep=off``, a string a whole ``-icount`` spec), `nand` (raw
     image for chip select 0), `append` (added to the kernel command line),
     `extra_args` (appended to QEMU's command line), `ssh` (forward a host port
     to the guest's port 22 and connect at boot; `ssh_port` picks the port,
@@ -210,7 +210,10 @@ class Machine:
                 "virtio-net-device,netdev=net0",
             ]
         if self.icount is not None:
-            spec = f"shift={self.icount}" if isinstance(self.icount, int) else self.icount
+            # sleep=off: an idle guest jumps to the next timer instead of
+            # following host time, so a run is the same every time
+            spec = (f"shift={self.icount},sleep=off" if isinstance(self.icount, int)
+                    else self.icount)
             argv += ["-icount", spec]
         if self.nand is not None:
             argv += ["-drive", f"if=mtd,index=0,format=raw,file={_opt(self.nand)}"]
