@@ -26,35 +26,52 @@
 #include "qapi/error.h"
 #include "hw/irq.h"
 #include "hw/qdev-properties.h"
+#include "hw/registerfields.h"
 #include "hw/block/tango4_nfc.h"
 #include "migration/vmstate.h"
 #include "trace.h"
 
 /* NFC registers */
-#define R_STATUS            (0x00 / 4)
-#define R_FLASH_CMD         (0x04 / 4)
-#define R_DEVICE_CFG        (0x08 / 4)
-#define R_TIMING1           (0x0c / 4)
-#define R_TIMING2           (0x10 / 4)
-#define R_XFER_CFG          (0x14 / 4)
-#define R_PKT_0_CFG         (0x18 / 4)
-#define R_PKT_N_CFG         (0x1c / 4)
-#define R_BB_CFG            (0x20 / 4)
-#define R_ADDR_PAGE         (0x24 / 4)
-#define R_ADDR_OFFSET       (0x28 / 4)
-#define R_XFER_STATUS       (0x2c / 4)
+REG32(STATUS, 0x00)
+    FIELD(STATUS, FIFO_LEVEL, 0, 13)    /* bytes in the input FIFO */
+    FIELD(STATUS, ABORTED, 29, 1)       /* this model's */
+    FIELD(STATUS, REFUSED, 30, 1)       /* this model's */
+    FIELD(STATUS, CMD_READY, 31, 1)
+REG32(FLASH_CMD, 0x04)
+    FIELD(FLASH_CMD, ABORT, 31, 1)      /* this model's */
+REG32(DEVICE_CFG, 0x08)
+REG32(TIMING1, 0x0c)
+REG32(TIMING2, 0x10)
+REG32(XFER_CFG, 0x14)
+    FIELD(XFER_CFG, META, 0, 8)         /* metadata bytes of packet 0 */
+    FIELD(XFER_CFG, STEPS, 8, 8)        /* packets */
+    FIELD(XFER_CFG, PAGES, 16, 8)
+    FIELD(XFER_CFG, CS, 24, 8)
+REG32(PKT_0_CFG, 0x18)                  /* PKT_N_CFG: the same fields */
+    FIELD(PKT_0_CFG, STRENGTH, 0, 16)
+    FIELD(PKT_0_CFG, SIZE, 16, 16)
+REG32(PKT_N_CFG, 0x1c)
+REG32(BB_CFG, 0x20)
+    FIELD(BB_CFG, SIZE, 0, 16)          /* bad block marker bytes */
+    FIELD(BB_CFG, OFFSET, 16, 16)       /* and where they are */
+REG32(ADDR_PAGE, 0x24)
+REG32(ADDR_OFFSET, 0x28)
+REG32(XFER_STATUS, 0x2c)
+    FIELD(XFER_STATUS, PAGE_IS_EMPTY, 16, 1)
 
-#define STATUS_CMD_READY    TANGO4_NFC_STATUS_CMD_READY
+/* this model's STATUS bits the guest clears with its next command */
+#define STATUS_STICKY       (R_STATUS_ABORTED_MASK | R_STATUS_REFUSED_MASK)
 #define FLASH_CMD_READ      1
 #define FLASH_CMD_WRITE     2
-#define XFER_PAGE_IS_EMPTY  BIT(16)
 
 /* NFC memory window */
 #define MEM_METADATA        0x000
 #define MEM_ERROR_REPORT    0x1c0
-#define REPORT_PKT0_OK      BIT(7)
-#define REPORT_PKTN_OK      BIT(15)
-#define REPORT_COUNT_MAX    0x3f
+FIELD(ERROR_REPORT, PKT0_COUNT, 0, 6)   /* bits corrected, packet 0 */
+FIELD(ERROR_REPORT, PKT0_OK, 7, 1)
+FIELD(ERROR_REPORT, PKTN_COUNT, 8, 6)   /* the most of packets 1.. */
+FIELD(ERROR_REPORT, PKTN_OK, 15, 1)
+#define REPORT_COUNT_MAX    R_ERROR_REPORT_PKT0_COUNT_MASK
 
 /* PBUS */
 #define PBUS_CS_WINDOW      0x100
@@ -63,8 +80,8 @@
 #define PBUS_DATA           0x8
 #define PBUS_CS_CTRL        0x83c
 #define PBUS_PAD_MODE       0x8f0
-#define CS_CTRL_IORDY       BIT(31)
-#define PAD_MODE_NFC        BIT(31)
+FIELD(CS_CTRL, IORDY, 31, 1)
+FIELD(PAD_MODE, NFC, 31, 1)
 
 /* ONFI commands the sequencer issues */
 #define NAND_CMD_READ0      0x00
@@ -127,8 +144,8 @@ static bool tango4_nfc_packet_cfg(Tango4NfcState *s, const char *reg,
 {
     NandBch *bch;
 
-    l->size[i] = cfg >> 16;
-    l->strength[i] = cfg & 0xffff;
+    l->size[i] = FIELD_EX32(cfg, PKT_0_CFG, SIZE);
+    l->strength[i] = FIELD_EX32(cfg, PKT_0_CFG, STRENGTH);
     if (!l->strength[i] || l->strength[i] > TANGO4_NFC_MAX_STRENGTH) {
         qemu_log_mask(LOG_GUEST_ERROR,
                       "tango4-nfc: %s: ECC strength %u, not 1..%u\n", reg,
@@ -161,13 +178,13 @@ static bool tango4_nfc_layout(Tango4NfcState *s, uint32_t xfer,
                               NfcLayout *l)
 {
     OnfiNandState *chip;
-    uint32_t pages = (xfer >> 16) & 0xff;
+    uint32_t pages = FIELD_EX32(xfer, XFER_CFG, PAGES);
     uint64_t logical, need;
 
     memset(l, 0, sizeof(*l));
-    l->cs = xfer >> 24;
-    l->steps = (xfer >> 8) & 0xff;
-    l->meta = xfer & 0xff;
+    l->cs = FIELD_EX32(xfer, XFER_CFG, CS);
+    l->steps = FIELD_EX32(xfer, XFER_CFG, STEPS);
+    l->meta = FIELD_EX32(xfer, XFER_CFG, META);
     if (l->cs >= TANGO4_NFC_MAX_CS || !s->chip[l->cs]) {
         qemu_log_mask(LOG_GUEST_ERROR,
                       "tango4-nfc: XFER_CFG: no chip on chip select %u\n",
@@ -198,8 +215,8 @@ static bool tango4_nfc_layout(Tango4NfcState *s, uint32_t xfer,
         return false;
     }
 
-    l->bbm_off = bb >> 16;
-    l->bbm_size = bb & 0xffff;
+    l->bbm_off = FIELD_EX32(bb, BB_CFG, OFFSET);
+    l->bbm_size = FIELD_EX32(bb, BB_CFG, SIZE);
     l->phys = onfi_nand_page_size(chip) + onfi_nand_oob_size(chip);
     logical = l->size[0] + l->ecc[0] +
               (uint64_t)(l->steps - 1) * (l->size[1] + l->ecc[1]);
@@ -299,7 +316,7 @@ static void tango4_nfc_read_done(Tango4NfcState *s, const NfcLayout *l,
         if (l->meta) {
             memset(s->mem + MEM_METADATA, 0xff, l->meta);
         }
-        s->regs[R_XFER_STATUS] = XFER_PAGE_IS_EMPTY;
+        s->regs[R_XFER_STATUS] = R_XFER_STATUS_PAGE_IS_EMPTY_MASK;
     } else {
         for (pos = 0; pos < l->logical; pos++) {
             lg[pos] = phys[tango4_nfc_phys_off(l, pos)];
@@ -329,10 +346,12 @@ static void tango4_nfc_read_done(Tango4NfcState *s, const NfcLayout *l,
         }
         s->regs[R_XFER_STATUS] = 0;
     }
-    report = MIN(count[0], REPORT_COUNT_MAX) |
-             (ok[0] ? REPORT_PKT0_OK : 0) |
-             MIN(count[1], REPORT_COUNT_MAX) << 8 |
-             (ok[1] ? REPORT_PKTN_OK : 0);
+    report = FIELD_DP32(0, ERROR_REPORT, PKT0_COUNT,
+                        MIN(count[0], REPORT_COUNT_MAX));
+    report = FIELD_DP32(report, ERROR_REPORT, PKT0_OK, ok[0]);
+    report = FIELD_DP32(report, ERROR_REPORT, PKTN_COUNT,
+                        MIN(count[1], REPORT_COUNT_MAX));
+    report = FIELD_DP32(report, ERROR_REPORT, PKTN_OK, ok[1]);
     stl_le_p(s->mem + MEM_ERROR_REPORT, report);
     trace_tango4_nfc_read_report(s->cur_page, report, empty);
 
@@ -357,7 +376,7 @@ static bool tango4_nfc_step(Tango4NfcState *s)
         return true;
     }
     chip = s->chip[l.cs];
-    if (!(s->pad_mode & PAD_MODE_NFC)) {
+    if (!FIELD_EX32(s->pad_mode, PAD_MODE, NFC)) {
         return false;
     }
     if (s->state != NFC_READ_SEND && !onfi_nand_ready(chip)) {
@@ -458,7 +477,7 @@ static void tango4_nfc_abort(Tango4NfcState *s, const char *why)
     fifo8_reset(&s->fifo);
     s->olen = s->opos = 0;
     s->state = NFC_IDLE;
-    s->status |= TANGO4_NFC_STATUS_ABORTED;
+    s->status = FIELD_DP32(s->status, STATUS, ABORTED, 1);
 }
 
 /* A FLASH_CMD write the controller does not take */
@@ -473,7 +492,7 @@ static void G_GNUC_PRINTF(3, 4) tango4_nfc_refuse(Tango4NfcState *s,
     msg = g_strdup_vprintf(fmt, ap);
     va_end(ap);
     s->refused++;
-    s->status |= TANGO4_NFC_STATUS_REFUSED;
+    s->status = FIELD_DP32(s->status, STATUS, REFUSED, 1);
     trace_tango4_nfc_refused(cmd, msg);
     qemu_log_mask(LOG_GUEST_ERROR, "tango4-nfc: FLASH_CMD %u: %s: refused\n",
                   cmd, msg);
@@ -484,7 +503,7 @@ static void tango4_nfc_flash_cmd(Tango4NfcState *s, uint32_t cmd)
     NfcLayout l;
     uint32_t pages;
 
-    if (cmd & TANGO4_NFC_FLASH_CMD_ABORT) {
+    if (FIELD_EX32(cmd, FLASH_CMD, ABORT)) {
         tango4_nfc_abort(s, "FLASH_CMD abort");
         return;
     }
@@ -494,7 +513,7 @@ static void tango4_nfc_flash_cmd(Tango4NfcState *s, uint32_t cmd)
                           s->cur_page);
         return;
     }
-    if (!(s->pad_mode & PAD_MODE_NFC)) {
+    if (!FIELD_EX32(s->pad_mode, PAD_MODE, NFC)) {
         tango4_nfc_refuse(s, cmd, "PBUS PAD_MODE is raw");
         return;
     }
@@ -594,8 +613,11 @@ static uint64_t tango4_nfc_reg_read(void *opaque, hwaddr addr, unsigned size)
         tango4_nfc_advance(s);
     }
     if (addr >> 2 == R_STATUS) {
-        val = (s->state == NFC_IDLE ? STATUS_CMD_READY : 0) | s->status |
-              MIN(fifo8_num_used(&s->fifo), TANGO4_NFC_STATUS_FIFO_LEVEL);
+        val = FIELD_DP32(s->status, STATUS, CMD_READY,
+                         s->state == NFC_IDLE);
+        val = FIELD_DP32(val, STATUS, FIFO_LEVEL,
+                         MIN(fifo8_num_used(&s->fifo),
+                             R_STATUS_FIFO_LEVEL_MASK));
     } else {
         val = s->regs[addr >> 2];
     }
@@ -689,7 +711,7 @@ static OnfiNandState *tango4_nfc_pbus_chip(Tango4NfcState *s, hwaddr addr,
 {
     unsigned cs = addr / PBUS_CS_WINDOW;
 
-    if (s->pad_mode & PAD_MODE_NFC) {
+    if (FIELD_EX32(s->pad_mode, PAD_MODE, NFC)) {
         qemu_log_mask(LOG_GUEST_ERROR,
                       "tango4-nfc: PBUS %s at 0x%03" HWADDR_PRIx " while "
                       "PAD_MODE gives the bus to the NFC: ignored\n",
@@ -715,7 +737,7 @@ static uint64_t tango4_nfc_pbus_read(void *opaque, hwaddr addr,
 
     switch (addr) {
     case PBUS_CS_CTRL:
-        return s->cs_ctrl | (tango4_nfc_chips_ready(s) ? CS_CTRL_IORDY : 0);
+        return s->cs_ctrl | FIELD_DP32(0, CS_CTRL, IORDY, tango4_nfc_chips_ready(s));
     case PBUS_PAD_MODE:
         return s->pad_mode;
     }
@@ -745,18 +767,18 @@ static void tango4_nfc_pbus_write(void *opaque, hwaddr addr, uint64_t value,
 
     switch (addr) {
     case PBUS_CS_CTRL:
-        s->cs_ctrl = value & ~CS_CTRL_IORDY;
+        s->cs_ctrl = FIELD_DP32(value, CS_CTRL, IORDY, 0);
         return;
     case PBUS_PAD_MODE:
         trace_tango4_nfc_pad_mode(value);
-        if (!(value & PAD_MODE_NFC) && s->state != NFC_IDLE) {
+        if (!FIELD_EX32(value, PAD_MODE, NFC) && s->state != NFC_IDLE) {
             qemu_log_mask(LOG_GUEST_ERROR,
                           "tango4-nfc: PAD_MODE set to raw while the %s of "
                           "page %u is in progress: command aborted\n",
                           tango4_nfc_cmd_name(s->cur_cmd), s->cur_page);
             tango4_nfc_abort(s, "PAD_MODE raw");
         }
-        s->pad_mode = value & PAD_MODE_NFC;
+        s->pad_mode = value & R_PAD_MODE_NFC_MASK;
         tango4_nfc_advance(s);
         return;
     }
@@ -892,9 +914,9 @@ static int tango4_nfc_post_load(void *opaque, int version_id)
         s->state >= NFC_STATE__MAX || s->olen > TANGO4_NFC_FIFO_SIZE ||
         s->opos > s->olen ||
         (s->state == NFC_READ_SEND) != (s->olen != 0) ||
-        (s->status & ~(TANGO4_NFC_STATUS_REFUSED |
-                       TANGO4_NFC_STATUS_ABORTED)) ||
-        (s->pad_mode & ~PAD_MODE_NFC) || (s->cs_ctrl & CS_CTRL_IORDY)) {
+        (s->status & ~STATUS_STICKY) ||
+        (s->pad_mode & ~R_PAD_MODE_NFC_MASK) ||
+        FIELD_EX32(s->cs_ctrl, CS_CTRL, IORDY)) {
         return -EINVAL;
     }
     if (s->state != NFC_PROG_DATA && fifo8_num_used(&s->fifo)) {

@@ -20,25 +20,54 @@
 #include "qapi/error.h"
 #include "qapi/visitor.h"
 #include "hw/irq.h"
+#include "hw/registerfields.h"
 #include "hw/qdev-properties.h"
 #include "hw/dma/tango4_mchan.h"
 #include "exec/address-spaces.h"
 #include "migration/vmstate.h"
 #include "trace.h"
 
+/*
+ * Registers. CMD takes mode << 1 | last to start a command, or STOP
+ * alone; read, it gives the last command (LAST and MODE) and the status.
+ */
+REG32(ADDR, 0x0)
+REG32(COUNT, 0x4)                   /* single mode: all 32 bits */
+    FIELD(COUNT, X, 0, 16)          /* bytes of buffer 1, or of a line */
+    FIELD(COUNT, Y, 16, 16)         /* bytes of buffer 2, or lines */
+REG32(ADDR2, 0x8)                   /* STRIDE in rectangle mode */
+REG32(CMD, 0xc)
+    FIELD(CMD, LAST, 0, 1)
+    FIELD(CMD, MODE, 1, 3)
+    FIELD(CMD, STOP, 4, 1)          /* written alone */
+    FIELD(CMD, REFUSED, 27, 1)      /* status bits, read only */
+    FIELD(CMD, STOPPED, 28, 1)
+    FIELD(CMD, LAST_DONE, 29, 1)
+    FIELD(CMD, ERROR, 30, 1)
+    FIELD(CMD, BUSY, 31, 1)
+
+/* the command bits CMD keeps */
+#define CMD_BITS (R_CMD_LAST_MASK | R_CMD_MODE_MASK)
+
+enum {
+    MODE_SINGLE = 1,
+    MODE_DOUBLE = 2,
+    MODE_RECT = 3,
+};
+
 static unsigned mchan_mode(uint32_t cmd)
 {
-    return extract32(cmd, 1, 3);
+    return FIELD_EX32(cmd, CMD, MODE);
 }
 
 /* Number of buffers (double) or lines (rectangle) of the command. */
 static uint32_t mchan_nseg(Tango4MchanState *s)
 {
     switch (mchan_mode(s->cmd)) {
-    case TANGO4_MCHAN_MODE_DOUBLE:
-        return extract32(s->cmd_count, 16, 16) ? 2 : 1;
-    case TANGO4_MCHAN_MODE_RECT:
-        return extract32(s->cmd_count, 16, 16);
+    case MODE_DOUBLE:
+        return FIELD_EX32(s->cmd_count, COUNT, Y) ? 2 : 1;
+    case MODE_RECT:
+        return FIELD_EX32(s->cmd_count, COUNT, Y);
     default:
         return 1;
     }
@@ -48,13 +77,14 @@ static void mchan_seg(Tango4MchanState *s, uint32_t i, uint64_t *base,
                       uint32_t *len)
 {
     switch (mchan_mode(s->cmd)) {
-    case TANGO4_MCHAN_MODE_DOUBLE:
+    case MODE_DOUBLE:
         *base = i ? s->cmd_addr2 : s->cmd_addr;
-        *len = extract32(s->cmd_count, i ? 16 : 0, 16);
+        *len = i ? FIELD_EX32(s->cmd_count, COUNT, Y)
+                 : FIELD_EX32(s->cmd_count, COUNT, X);
         break;
-    case TANGO4_MCHAN_MODE_RECT:
+    case MODE_RECT:
         *base = s->cmd_addr + (uint64_t)i * s->cmd_addr2;
-        *len = extract32(s->cmd_count, 0, 16);
+        *len = FIELD_EX32(s->cmd_count, COUNT, X);
         break;
     default:
         *base = s->cmd_addr;
@@ -65,13 +95,13 @@ static void mchan_seg(Tango4MchanState *s, uint32_t i, uint64_t *base,
 
 static uint32_t mchan_total(Tango4MchanState *s)
 {
-    uint32_t x = extract32(s->cmd_count, 0, 16);
-    uint32_t y = extract32(s->cmd_count, 16, 16);
+    uint32_t x = FIELD_EX32(s->cmd_count, COUNT, X);
+    uint32_t y = FIELD_EX32(s->cmd_count, COUNT, Y);
 
     switch (mchan_mode(s->cmd)) {
-    case TANGO4_MCHAN_MODE_DOUBLE:
+    case MODE_DOUBLE:
         return x + y;
-    case TANGO4_MCHAN_MODE_RECT:
+    case MODE_RECT:
         return x * y;
     default:
         return s->cmd_count;
@@ -90,7 +120,7 @@ static void G_GNUC_PRINTF(2, 3) mchan_error(Tango4MchanState *s,
     va_end(ap);
 
     s->errors++;
-    s->status |= TANGO4_MCHAN_ST_ERROR;
+    s->status = FIELD_DP32(s->status, CMD, ERROR, 1);
     trace_tango4_mchan_error(s->name, msg);
     qemu_log_mask(LOG_GUEST_ERROR, "tango4-mchan %s: %s\n", s->name, msg);
 }
@@ -129,16 +159,16 @@ static bool mchan_range_is_ram(uint64_t addr, uint64_t len, bool is_write)
 static bool mchan_check(Tango4MchanState *s, uint32_t cmd)
 {
     unsigned mode = mchan_mode(cmd);
-    uint32_t x = extract32(s->cmd_count, 0, 16);
-    uint32_t y = extract32(s->cmd_count, 16, 16);
+    uint32_t x = FIELD_EX32(s->cmd_count, COUNT, X);
+    uint32_t y = FIELD_EX32(s->cmd_count, COUNT, Y);
     uint32_t i, n;
 
-    if (cmd & ~TANGO4_MCHAN_ST_CMD_MASK) {
+    if (cmd & ~CMD_BITS) {
         mchan_error(s, "CMD 0x%" PRIx32 " has reserved bits set", cmd);
         return false;
     }
     switch (mode) {
-    case TANGO4_MCHAN_MODE_SINGLE:
+    case MODE_SINGLE:
         if (!s->cmd_count) {
             mchan_error(s, "single transfer with COUNT 0");
             return false;
@@ -149,7 +179,7 @@ static bool mchan_check(Tango4MchanState *s, uint32_t cmd)
             return false;
         }
         break;
-    case TANGO4_MCHAN_MODE_DOUBLE:
+    case MODE_DOUBLE:
         if (!x) {
             mchan_error(s, "double transfer with a first buffer of 0 bytes");
             return false;
@@ -160,7 +190,7 @@ static bool mchan_check(Tango4MchanState *s, uint32_t cmd)
             return false;
         }
         break;
-    case TANGO4_MCHAN_MODE_RECT:
+    case MODE_RECT:
         if (!x || !y) {
             mchan_error(s, "rectangle transfer COUNT 0x%" PRIx32 " with no "
                         "bytes (width %" PRIu32 ", lines %" PRIu32 ")",
@@ -188,7 +218,7 @@ static bool mchan_check(Tango4MchanState *s, uint32_t cmd)
         if (!mchan_range_is_ram(base, len, !s->mem_to_dev)) {
             mchan_error(s, "buffer 0x%" PRIx64 "+0x%" PRIx32 " (%s %" PRIu32
                         ") is not entirely in %sRAM", base, len,
-                        mode == TANGO4_MCHAN_MODE_RECT ? "line" : "buffer",
+                        mode == MODE_RECT ? "line" : "buffer",
                         i, s->mem_to_dev ? "" : "writable ");
             return false;
         }
@@ -309,11 +339,11 @@ static void mchan_irq_cb(void *opaque)
 {
     Tango4MchanState *s = opaque;
 
-    s->status &= ~TANGO4_MCHAN_ST_BUSY;
+    s->status = FIELD_DP32(s->status, CMD, BUSY, 0);
     if (!s->cmd_failed) {
         s->transfers++;
-        if (s->cmd & TANGO4_MCHAN_CMD_LAST) {
-            s->status |= TANGO4_MCHAN_ST_LAST_DONE;
+        if (FIELD_EX32(s->cmd, CMD, LAST)) {
+            s->status = FIELD_DP32(s->status, CMD, LAST_DONE, 1);
         }
     }
     trace_tango4_mchan_irq(s->name, s->status);
@@ -324,7 +354,7 @@ static void mchan_irq_cb(void *opaque)
 static void mchan_refuse(Tango4MchanState *s, const char *reg, uint64_t val)
 {
     s->refused++;
-    s->status |= TANGO4_MCHAN_ST_REFUSED;
+    s->status = FIELD_DP32(s->status, CMD, REFUSED, 1);
     trace_tango4_mchan_refused(s->name, reg, val);
     qemu_log_mask(LOG_GUEST_ERROR, "tango4-mchan %s: %s write 0x%" PRIx64
                   " while busy: refused\n", s->name, reg, val);
@@ -333,7 +363,7 @@ static void mchan_refuse(Tango4MchanState *s, const char *reg, uint64_t val)
 /* STOP: end the command in progress where it is, without an interrupt. */
 static void mchan_stop(Tango4MchanState *s)
 {
-    if (!(s->status & TANGO4_MCHAN_ST_BUSY)) {
+    if (!FIELD_EX32(s->status, CMD, BUSY)) {
         return;
     }
     trace_tango4_mchan_stop(s->name, s->count, s->active);
@@ -342,27 +372,27 @@ static void mchan_stop(Tango4MchanState *s)
     s->waiting = false;
     s->cmd_failed = true;
     timer_del(s->irq_timer);
-    s->status &= ~TANGO4_MCHAN_ST_BUSY;
-    s->status |= TANGO4_MCHAN_ST_STOPPED;
+    s->status = FIELD_DP32(s->status, CMD, BUSY, 0);
+    s->status = FIELD_DP32(s->status, CMD, STOPPED, 1);
 }
 
 static void mchan_command(Tango4MchanState *s, uint32_t val)
 {
     uint64_t base;
 
-    if (val == TANGO4_MCHAN_CMD_STOP) {
+    if (val == R_CMD_STOP_MASK) {
         mchan_stop(s);
         return;
     }
-    if (s->status & TANGO4_MCHAN_ST_BUSY) {
+    if (FIELD_EX32(s->status, CMD, BUSY)) {
         mchan_refuse(s, "CMD", val);
         return;
     }
-    s->cmd = val & TANGO4_MCHAN_ST_CMD_MASK;
+    s->cmd = val & CMD_BITS;
     s->cmd_addr = s->addr;
     s->cmd_count = s->count;
     s->cmd_addr2 = s->addr2;
-    s->status = s->cmd | TANGO4_MCHAN_ST_BUSY;
+    s->status = FIELD_DP32(s->cmd, CMD, BUSY, 1);
     s->cmd_failed = false;
     trace_tango4_mchan_start(s->name, val, s->addr, s->count, s->addr2);
 
@@ -391,16 +421,16 @@ static uint64_t mchan_read(void *opaque, hwaddr addr, unsigned size)
     uint64_t val;
 
     switch (addr) {
-    case TANGO4_MCHAN_ADDR:
+    case A_ADDR:
         val = s->addr;
         break;
-    case TANGO4_MCHAN_COUNT:
+    case A_COUNT:
         val = s->count;
         break;
-    case TANGO4_MCHAN_ADDR2:
+    case A_ADDR2:
         val = s->addr2;
         break;
-    case TANGO4_MCHAN_CMD:
+    case A_CMD:
         val = s->status;
         break;
     default:
@@ -422,22 +452,22 @@ static void mchan_write(void *opaque, hwaddr addr, uint64_t val,
 
     trace_tango4_mchan_write(s->name, addr, val);
     switch (addr) {
-    case TANGO4_MCHAN_ADDR:
-    case TANGO4_MCHAN_COUNT:
-    case TANGO4_MCHAN_ADDR2:
-        if (s->status & TANGO4_MCHAN_ST_BUSY) {
+    case A_ADDR:
+    case A_COUNT:
+    case A_ADDR2:
+        if (FIELD_EX32(s->status, CMD, BUSY)) {
             mchan_refuse(s, names[addr / 4], val);
             return;
         }
-        if (addr == TANGO4_MCHAN_ADDR) {
+        if (addr == A_ADDR) {
             s->addr = val;
-        } else if (addr == TANGO4_MCHAN_COUNT) {
+        } else if (addr == A_COUNT) {
             s->count = val;
         } else {
             s->addr2 = val;
         }
         break;
-    case TANGO4_MCHAN_CMD:
+    case A_CMD:
         mchan_command(s, val);
         break;
     default:
@@ -512,13 +542,13 @@ static int mchan_post_load(void *opaque, int version_id)
 
     if (s->irq_delay_ns > TANGO4_MCHAN_MAX_IRQ_DELAY_NS ||
         (s->waiting && (!s->active || !s->mem_to_dev)) ||
-        (s->active && !(s->status & TANGO4_MCHAN_ST_BUSY))) {
+        (s->active && !FIELD_EX32(s->status, CMD, BUSY))) {
         return -EINVAL;
     }
     if (s->active) {
         unsigned mode = mchan_mode(s->cmd);
 
-        if (mode < TANGO4_MCHAN_MODE_SINGLE || mode > TANGO4_MCHAN_MODE_RECT ||
+        if (mode < MODE_SINGLE || mode > MODE_RECT ||
             s->seg >= mchan_nseg(s) || !s->count || s->count > mchan_total(s)) {
             return -EINVAL;
         }

@@ -23,10 +23,26 @@
 #include "qapi/error.h"
 #include "qapi/visitor.h"
 #include "hw/qdev-properties.h"
+#include "hw/registerfields.h"
 #include "hw/dma/tango4_sbox.h"
 #include "migration/vmstate.h"
 #include "trace.h"
 
+/*
+ * Registers. A RESET or RESET2 bit in HOLD_LO or HOLD_HI holds the box in
+ * reset. ROUTE has the source nibble of destination ports 1..8 (port p at
+ * bits 4(p-1)+3..4(p-1)), ROUTE2 of ports 9..16; writing a nibble 0 leaves
+ * that route as it is, 0xf disconnects it.
+ */
+REG32(RESET, 0x0)
+    FIELD(RESET, HOLD_LO, 0, 8)
+    FIELD(RESET, HOLD_HI, 16, 8)
+REG32(RESET2, 0x4)
+REG32(ROUTE, 0x8)
+REG32(ROUTE2, 0xc)
+
+#define RESET_HOLD_MASK (R_RESET_HOLD_LO_MASK | R_RESET_HOLD_HI_MASK)
+#define ROUTE_NIBBLE 4
 #define ROUTE_DISCONNECTED 0xf
 
 /* Bound on the rounds of one delivery run; more continue from the timer */
@@ -40,18 +56,20 @@ static const char *const sbox_jitter_names[] = {
 
 static bool sbox_held(Tango4SboxState *s)
 {
-    return (s->reset[0] | s->reset[1]) & TANGO4_SBOX_RESET_HOLD;
+    return (s->reset[0] | s->reset[1]) & RESET_HOLD_MASK;
 }
 
 static unsigned sbox_src_of(Tango4SboxState *s, unsigned dst)
 {
-    return extract32(s->route[(dst - 1) / 8], ((dst - 1) % 8) * 4, 4);
+    return extract32(s->route[(dst - 1) / 8], ((dst - 1) % 8) * ROUTE_NIBBLE,
+                     ROUTE_NIBBLE);
 }
 
 static void sbox_set_src(Tango4SboxState *s, unsigned dst, unsigned src)
 {
     s->route[(dst - 1) / 8] = deposit32(s->route[(dst - 1) / 8],
-                                        ((dst - 1) % 8) * 4, 4, src);
+                                        ((dst - 1) % 8) * ROUTE_NIBBLE,
+                                        ROUTE_NIBBLE, src);
 }
 
 static const char *sbox_dst_name(Tango4SboxState *s, unsigned port)
@@ -460,7 +478,7 @@ static void sbox_write_route(Tango4SboxState *s, unsigned idx, uint32_t val)
     }
     for (i = 0; i < 8; i++) {
         unsigned dst = idx * 8 + i + 1;
-        unsigned src = extract32(val, i * 4, 4);
+        unsigned src = extract32(val, i * ROUTE_NIBBLE, ROUTE_NIBBLE);
         unsigned old = sbox_src_of(s, dst);
 
         if (src == 0 || src == old) {
@@ -489,7 +507,7 @@ static void sbox_write_reset(Tango4SboxState *s, unsigned idx, uint32_t val)
     bool was_held = sbox_held(s);
     unsigned dst;
 
-    if (!was_held && (val & TANGO4_SBOX_RESET_HOLD)) {
+    if (!was_held && (val & RESET_HOLD_MASK)) {
         /* entering reset: what is in flight is lost */
         for (dst = 1; dst <= TANGO4_SBOX_MAX_PORT; dst++) {
             unsigned old = sbox_src_of(s, dst);
@@ -513,13 +531,13 @@ static uint64_t sbox_read(void *opaque, hwaddr addr, unsigned size)
     Tango4SboxState *s = opaque;
 
     switch (addr) {
-    case TANGO4_SBOX_RESET:
+    case A_RESET:
         return s->reset[0];
-    case TANGO4_SBOX_RESET2:
+    case A_RESET2:
         return s->reset[1];
-    case TANGO4_SBOX_ROUTE:
+    case A_ROUTE:
         return s->route[0];
-    case TANGO4_SBOX_ROUTE2:
+    case A_ROUTE2:
         return s->route[1];
     default:
         qemu_log_mask(LOG_GUEST_ERROR,
@@ -535,16 +553,16 @@ static void sbox_write(void *opaque, hwaddr addr, uint64_t val, unsigned size)
 
     trace_tango4_sbox_write(addr, val);
     switch (addr) {
-    case TANGO4_SBOX_RESET:
+    case A_RESET:
         sbox_write_reset(s, 0, val);
         break;
-    case TANGO4_SBOX_RESET2:
+    case A_RESET2:
         sbox_write_reset(s, 1, val);
         break;
-    case TANGO4_SBOX_ROUTE:
+    case A_ROUTE:
         sbox_write_route(s, 0, val);
         break;
-    case TANGO4_SBOX_ROUTE2:
+    case A_ROUTE2:
         sbox_write_route(s, 1, val);
         break;
     default:

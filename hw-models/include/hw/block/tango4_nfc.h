@@ -30,13 +30,12 @@ OBJECT_DECLARE_SIMPLE_TYPE(Tango4NfcState, TANGO4_NFC)
 #define TANGO4_NFC_PBUS_SIZE    0x1000
 /* Page input FIFO: two 2 KiB pages */
 #define TANGO4_NFC_FIFO_SIZE    4096
-/* STATUS bits (CMD_READY is public; the others are this model's) */
-#define TANGO4_NFC_STATUS_CMD_READY     (1u << 31)
-#define TANGO4_NFC_STATUS_REFUSED       (1u << 30)
-#define TANGO4_NFC_STATUS_ABORTED       (1u << 29)
-#define TANGO4_NFC_STATUS_FIFO_LEVEL    0x1fffu
-/* FLASH_CMD: 1 read, 2 program; bit 31 aborts (this model's) */
-#define TANGO4_NFC_FLASH_CMD_ABORT      (1u << 31)
+/*
+ * Registers: see tango4_nfc.c. STATUS has CMD_READY (bit 31) and the
+ * input FIFO level (bits 12:0); FLASH_CMD takes 1 (read) or 2 (program),
+ * or bit 31 to abort the command in progress; this model's STATUS bits
+ * 30 and 29 say the last FLASH_CMD was refused, or a command aborted.
+ */
 /* BCH strengths 1..TANGO4_NFC_MAX_STRENGTH */
 #define TANGO4_NFC_MAX_STRENGTH 32
 

@@ -22,27 +22,8 @@
 #define TYPE_TANGO4_MCHAN "tango4-mchan"
 OBJECT_DECLARE_SIMPLE_TYPE(Tango4MchanState, TANGO4_MCHAN)
 
-/* Register offsets */
-#define TANGO4_MCHAN_ADDR       0x0
-#define TANGO4_MCHAN_COUNT      0x4
-#define TANGO4_MCHAN_ADDR2      0x8     /* STRIDE in rectangle mode */
-#define TANGO4_MCHAN_CMD        0xc
+/* Registers: ADDR, COUNT, ADDR2 (STRIDE), CMD (see tango4_mchan.c) */
 #define TANGO4_MCHAN_MMIO_SIZE  0x10
-
-/* CMD write: mode << 1 | last, or STOP alone */
-#define TANGO4_MCHAN_CMD_LAST       0x1
-#define TANGO4_MCHAN_CMD_STOP       0x10
-#define TANGO4_MCHAN_MODE_SINGLE    1
-#define TANGO4_MCHAN_MODE_DOUBLE    2
-#define TANGO4_MCHAN_MODE_RECT      3
-
-/* CMD read: bits 3:0 the last command written, plus status bits */
-#define TANGO4_MCHAN_ST_CMD_MASK    0xfu
-#define TANGO4_MCHAN_ST_REFUSED     (1u << 27)
-#define TANGO4_MCHAN_ST_STOPPED     (1u << 28)
-#define TANGO4_MCHAN_ST_LAST_DONE   (1u << 29)
-#define TANGO4_MCHAN_ST_ERROR       (1u << 30)
-#define TANGO4_MCHAN_ST_BUSY        (1u << 31)
 
 #define TANGO4_MCHAN_MAX_X      0x1fff  /* 13 bits */
 #define TANGO4_MCHAN_MAX_Y      0x3fff  /* 14 bits */

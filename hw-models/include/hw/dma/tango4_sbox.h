@@ -40,15 +40,8 @@ OBJECT_DECLARE_SIMPLE_TYPE(Tango4SboxState, TANGO4_SBOX)
 #define TANGO4_SBOX_DEFAULT_FIFO_DEPTH 512
 #define TANGO4_SBOX_MAX_FIFO_DEPTH     (64 * KiB)
 
-/* Register offsets */
-#define TANGO4_SBOX_RESET    0x0
-#define TANGO4_SBOX_RESET2   0x4
-#define TANGO4_SBOX_ROUTE    0x8
-#define TANGO4_SBOX_ROUTE2   0xc
+/* Registers: RESET, RESET2, ROUTE, ROUTE2 (see tango4_sbox.c) */
 #define TANGO4_SBOX_MMIO_SIZE 0x10
-
-/* A RESET/RESET2 bit in this mask holds the box in reset. */
-#define TANGO4_SBOX_RESET_HOLD 0x00ff00ffu
 
 /* Largest latency-ns or jitter-ns accepted (1 s), smallest bandwidth. */
 #define TANGO4_SBOX_MAX_LATENCY_NS   1000000000ULL
