@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
+# ruff: noqa: E402 - the start-up signal handler goes in before the imports
 # Copyright (c) 2026 tangolab developers
 """The `tangolab` command.
 
@@ -16,13 +17,27 @@ tails of its logs) and exit non-zero, without a traceback.
 
 from __future__ import annotations
 
+import signal
+import sys
+
+
+def _exit_quietly(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+# Ctrl-C while the command starts up (imports take a good part of a second)
+# exits 130 without a traceback; main() installs the real handlers. Only in
+# the `tangolab` program: importing this module must not change a host
+# program's signal handling.
+_STARTUP_SIGINT = __name__ == "__main__" or sys.argv[0].rsplit("/", 1)[-1] == "tangolab"
+if _STARTUP_SIGINT:
+    signal.signal(signal.SIGINT, _exit_quietly)
+
 import argparse
 import contextlib
 import importlib
 import json
 import os
-import signal
-import sys
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -81,6 +96,18 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"error: {self.prog}: {message} (see `{self.prog} --help`)\n")
 
 
+def _blocks(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of blocks: {text!r}") from None
+    if not 1 <= value <= instances.MAX_SCRATCH_BLOCKS:
+        raise argparse.ArgumentTypeError(
+            f"{value} blocks: the chip has 1..{instances.MAX_SCRATCH_BLOCKS}"
+        )
+    return value
+
+
 def _icount(text: str) -> int | str:
     return int(text) if text.isdigit() else text
 
@@ -97,6 +124,13 @@ def _add_machine_options(p: argparse.ArgumentParser) -> None:
         help="deterministic instruction counting: -icount shift=SHIFT, or a whole spec",
     )
     g.add_argument("--nand", type=Path, metavar="IMG", help="raw NAND image for chip select 0")
+    g.add_argument(
+        "--scratch-nand",
+        type=_blocks,
+        metavar="BLOCKS",
+        help="instead of --nand: an erased image of BLOCKS blocks (1..1024) in the run "
+        "directory, deleted when the instance ends",
+    )
     g.add_argument("--append", default="", metavar="ARGS", help="extra kernel command line")
     g.add_argument(
         "--qemu-args",
@@ -167,7 +201,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-COMMAND_MODULES: tuple[str, ...] = ("bench", "experiment", "inject", "nand", "patches")
+COMMAND_MODULES: tuple[str, ...] = ("bench", "experiment", "inject", "nand", "patches", "torture")
 
 
 # --- helpers -------------------------------------------------------------------
@@ -195,6 +229,7 @@ def _make_machine(args: argparse.Namespace, *, ssh: bool) -> Machine:
         smp=args.smp,
         icount=args.icount,
         nand=args.nand,
+        scratch_nand=args.scratch_nand,
         append=args.append,
         extra_args=extra,
         ssh=ssh or args.ssh_port is not None,
@@ -388,13 +423,15 @@ def _terminate_as_exit() -> Iterator[None]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.build_dir is not None:
-        # The build pipeline and the machine read it through tangolab.paths.
-        os.environ["TANGOLAB_BUILD"] = str(Path(args.build_dir).absolute())
     try:
+        if _STARTUP_SIGINT and threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGINT, signal.default_int_handler)
         with _terminate_as_exit():
+            parser = build_parser()
+            args = parser.parse_args(argv)
+            if args.build_dir is not None:
+                # The build pipeline and the machine read it through tangolab.paths.
+                os.environ["TANGOLAB_BUILD"] = str(Path(args.build_dir).absolute())
             func = COMMANDS.get(args.command) or args.func
             return int(func(args))
     except TangolabError as e:

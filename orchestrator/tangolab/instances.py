@@ -5,8 +5,11 @@
 Each instance has a run directory ``<build>/runs/<name>/`` (mode 0700) with
 its console log, QEMU's stderr, its QMP sockets and, while QEMU lives,
 ``instance.json``: the registry entry. An entry whose QEMU process is gone
-(or whose pid now belongs to another process) is stale and pruned; the logs
-stay for post-mortems.
+(or whose pid now belongs to another process) is stale and pruned, with
+what a killed orchestrator could not remove: QEMU's sockets, a private socket
+directory and a scratch NAND image (``scratch-nand.img``). A run directory
+without an entry whose lock no process holds is pruned the same way. The
+logs stay for post-mortems.
 """
 
 from __future__ import annotations
@@ -28,6 +31,11 @@ from tangolab.errors import InstanceError
 from tangolab.paths import runs_dir
 
 RECORD_FILE = "instance.json"
+LOCK_FILE = "lock"
+#: The erased NAND image of `Machine(scratch_nand=...)`, in the run directory.
+SCRATCH_IMAGE = "scratch-nand.img"
+#: The modelled chip's blocks (onfi-nand.blocks at most).
+MAX_SCRATCH_BLOCKS = 1024
 _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,47}")
 
 
@@ -135,14 +143,50 @@ def remove_record(name: str, runs: Path | None = None) -> None:
         _record_path(runs, name).unlink()
 
 
-def _remove_leftovers(record: InstanceRecord) -> None:
-    """Remove the sockets a killed QEMU could not remove, and a private socket dir."""
-    for sock in Path(record.qmp_socket).parent.glob("*.sock"):
+def _remove_sockets(directory: Path) -> None:
+    for sock in directory.glob("*.sock"):
         with contextlib.suppress(OSError):
             if stat.S_ISSOCK(sock.lstat().st_mode):
                 sock.unlink()
+
+
+def _remove_scratch(run_dir: Path) -> None:
+    """The scratch NAND image, and the temporary file of one being written."""
+    for path in (run_dir / SCRATCH_IMAGE, *run_dir.glob(f".{SCRATCH_IMAGE}.*")):
+        with contextlib.suppress(OSError):
+            if path.is_file() and not path.is_symlink():
+                path.unlink()
+
+
+def _remove_leftovers(record: InstanceRecord, run_dir: Path) -> None:
+    """Remove the sockets a killed QEMU could not remove, a private socket dir
+    and the scratch NAND image in `run_dir` (where the record was found)."""
+    _remove_sockets(Path(record.qmp_socket).parent)
+    _remove_sockets(run_dir)
+    _remove_scratch(run_dir)
     if record.socket_dir:
         shutil.rmtree(record.socket_dir, ignore_errors=True)
+
+
+def _prune_unowned(run_dir: Path) -> None:
+    """A run directory without a live entry: clean it if no process holds its lock."""
+    lock = run_dir / LOCK_FILE
+    if not any(run_dir.glob("*.sock")) and not any(run_dir.glob(f"*{SCRATCH_IMAGE}*")):
+        return
+    try:
+        fd = os.open(lock, os.O_RDWR | os.O_CLOEXEC | os.O_NOFOLLOW)
+    except OSError:
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return  # owned: a machine is starting or stopping there
+    try:
+        _remove_sockets(run_dir)
+        _remove_scratch(run_dir)
+    finally:
+        os.close(fd)
 
 
 def read_record(path: Path) -> InstanceRecord | None:
@@ -170,7 +214,11 @@ def list_instances(runs: Path | None = None, *, prune: bool = True) -> list[Inst
             with contextlib.suppress(OSError):
                 path.unlink()
             if record is not None:
-                _remove_leftovers(record)
+                _remove_leftovers(record, path.parent)
+    if prune:
+        for lock in runs.glob(f"*/{LOCK_FILE}"):
+            if not (lock.parent / RECORD_FILE).exists():
+                _prune_unowned(lock.parent)
     return live
 
 
@@ -220,7 +268,7 @@ def claim(name: str, runs: Path | None = None) -> Claim:
         raise InstanceError(f"{run_dir} exists and is not a directory")
     run_dir.mkdir(mode=0o700, exist_ok=True)
     os.chmod(run_dir, 0o700)
-    fd = os.open(run_dir / "lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    fd = os.open(run_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -236,5 +284,5 @@ def claim(name: str, runs: Path | None = None) -> Claim:
         )
     if record is not None:
         remove_record(name, runs)
-        _remove_leftovers(record)
+        _remove_leftovers(record, run_dir)
     return Claim(name, run_dir, fd)

@@ -17,8 +17,13 @@ Leaving the ``with`` block, even by an exception or Ctrl-C, stops QEMU (QMP
 Everything of a run lives in ``<build>/runs/<name>/`` (mode 0700):
 ``console.log`` (the guest's serial output, byte for byte), ``qemu.stderr``,
 ``qmp.sock`` (for other tools: ``tangolab qmp --instance NAME ...``),
-``qmp-machine.sock`` (this object's own QMP connection) and, while running,
-``instance.json`` (see `tangolab.instances`).
+``qmp-machine.sock`` (this object's own QMP connection), with
+`scratch_nand` an erased NAND image ``scratch-nand.img`` (removed when the
+machine closes) and, while running, ``instance.json`` (see
+`tangolab.instances`). The sockets and the scratch image are removed by
+`close`; when the orchestrator could not run it (SIGKILL), QEMU gets SIGTERM
+from the kernel (PR_SET_PDEATHSIG) and the next `tangolab ps` (or any listing
+of the instances) prunes the record, the sockets and the scratch image.
 """
 
 from __future__ import annotations
@@ -81,7 +86,9 @@ class Machine:
     `tangolab.build.artifacts.Artifacts`; `Artifacts.with_files` puts your
     own kernel, dtb or initramfs in), `memory` (MiB), `smp` (CPUs), `icount` (an int is the shift of
     ``-icount shift=N,sleep=off``, a string a whole ``-icount`` spec), `nand` (raw
-    image for chip select 0), `append` (added to the kernel command line),
+    image for chip select 0), `scratch_nand` (instead of `nand`: an erased
+    image of that many blocks in the run directory, deleted at the end),
+    `append` (added to the kernel command line),
     `extra_args` (appended to QEMU's command line), `ssh` (forward a host port
     to the guest's port 22 and connect at boot; `ssh_port` picks the port,
     default a free one), `name` (instance name, default random), `qemu`
@@ -103,6 +110,7 @@ class Machine:
         smp: int = 2,
         icount: int | str | None = None,
         nand: Path | str | None = None,
+        scratch_nand: int | None = None,
         append: str = "",
         extra_args: Sequence[str] = (),
         ssh: bool = False,
@@ -123,6 +131,11 @@ class Machine:
             raise UsageError(f"bad -icount spec {icount!r}")
         if ssh_port is not None and not 1 <= ssh_port <= 65535:
             raise UsageError(f"invalid SSH port {ssh_port}: must be 1..65535")
+        if scratch_nand is not None and nand is not None:
+            raise UsageError("give a NAND image or a scratch NAND, not both")
+        most = instances.MAX_SCRATCH_BLOCKS
+        if scratch_nand is not None and not 1 <= scratch_nand <= most:
+            raise UsageError(f"scratch NAND of {scratch_nand} blocks: the chip has 1..{most}")
         for t in (boot_timeout, ssh_timeout, qmp_timeout):
             if t <= 0:
                 raise UsageError(f"time-outs must be positive, got {t}")
@@ -133,6 +146,7 @@ class Machine:
         self.smp = smp
         self.icount = icount
         self.nand = Path(nand).absolute() if nand is not None else None
+        self.scratch_nand = scratch_nand
         self.append = append.strip()
         self.extra_args = list(extra_args)
         self.ssh_enabled = ssh or ssh_port is not None
@@ -150,6 +164,7 @@ class Machine:
         self._socket_dir: Path | None = None
         self.qmp_socket = self.run_dir / "qmp.sock"
         self._own_socket = self.run_dir / "qmp-machine.sock"
+        self.scratch_image = self.run_dir / instances.SCRATCH_IMAGE
 
         self._claim: instances.Claim | None = None
         self._console: SerialConsole | None = None
@@ -217,6 +232,8 @@ class Machine:
             argv += ["-icount", spec]
         if self.nand is not None:
             argv += ["-drive", f"if=mtd,index=0,format=raw,file={_opt(self.nand)}"]
+            if self.scratch_nand is not None:
+                argv += ["-global", f"onfi-nand.blocks={self.scratch_nand}"]
         argv += self.extra_args
         return argv
 
@@ -264,6 +281,12 @@ class Machine:
         self._claim = instances.claim(self.name, runs_dir(self.build))
         _live.add(self)
         self._place_sockets()
+        if self.scratch_nand is not None:
+            from tangolab.nand.image import write_erased_image
+            from tangolab.nand.layout import Geometry
+
+            size = Geometry(blocks=self.scratch_nand).image_size
+            self.nand = write_erased_image(self.scratch_image, size, force=True).absolute()
         deadline = time.monotonic() + self.boot_timeout
 
         for attempt in range(1, self.port_attempts + 1):
@@ -391,6 +414,9 @@ class Machine:
                 for sock in (self.qmp_socket, self._own_socket):
                     with contextlib.suppress(FileNotFoundError):
                         sock.unlink()
+                if self.scratch_nand is not None:
+                    with contextlib.suppress(FileNotFoundError):
+                        self.scratch_image.unlink()
         finally:
             if self._socket_dir is not None:
                 shutil.rmtree(self._socket_dir, ignore_errors=True)
