@@ -35,6 +35,9 @@ POLICIES = ("irq", "delay", "static", "callback", "irq-callback", "client")
 JITTERS = ("none", "uniform", "exponential")
 POLICY_PARAM = "/sys/module/tangox_dma/parameters/teardown"
 DELAY_PARAM = "/sys/module/tangox_dma/parameters/teardown_delay_us"
+#: the NAND driver's DMA callback busy-waits for the controller (callback policies)
+WAIT_PARAM = "/sys/module/tango_nand/parameters/callback_wait"
+CALLBACK_POLICIES = ("callback", "irq-callback")
 NAND_STATS = "/sys/kernel/debug/tango_nand"
 DMA_STATS = "/sys/kernel/debug/tangox-dma"
 SBOX = "/machine/sbox"
@@ -189,8 +192,10 @@ def measure(
     spec.check()
     t0 = time.monotonic()
     page_size = Geometry(blocks=8).page_size
+    wait = int(spec.policy in CALLBACK_POLICIES)
     m.run(
-        f"echo {spec.delay_us} > {DELAY_PARAM} && echo {spec.policy} > {POLICY_PARAM}",
+        f"echo {spec.delay_us} > {DELAY_PARAM} && echo {wait} > {WAIT_PARAM} && "
+        f"echo {spec.policy} > {POLICY_PARAM}",
         timeout=30,
         check=True,
     )
