@@ -551,3 +551,12 @@ def test_system_reset_stops_channels(dma: Tango4Dma) -> None:
     assert dma.reg(WRITE_CH, MCHAN_ADDR) == 0
     assert m.readl(SBOX_BASE + SBOX_ROUTE) == 0xFFFF_FFFF
     assert dma.chan(WRITE_CH, "transfers") == 0
+
+
+def test_channels_move_data_through_their_own_address_space(dma: Tango4Dma) -> None:
+    """Each channel reads and writes through a "dma" memory-region link (the
+    board gives it the system memory) and an address space of its own."""
+    mtree = dma.m.qmp("human-monitor-command", **{"command-line": "info mtree"})
+    assert mtree.count("address-space: tango4-mchan-dma") == 4
+    for n in range(4):
+        assert dma.m.qom_get(f"/machine/mchan{n}", "dma")

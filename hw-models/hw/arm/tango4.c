@@ -138,6 +138,8 @@ static DeviceState *tango4_init_sbox(MachineState *machine,
         object_property_add_child(OBJECT(machine), name, OBJECT(dev));
         object_property_set_link(OBJECT(dev), "sbox", OBJECT(sbox),
                                  &error_abort);
+        object_property_set_link(OBJECT(dev), "dma",
+                                 OBJECT(get_system_memory()), &error_abort);
         qdev_prop_set_uint8(dev, "port", 1 + n / 2);
         qdev_prop_set_bit(dev, "mem-to-dev", n % 2 == 0);
         sysbus_realize_and_unref(SYS_BUS_DEVICE(dev), &error_fatal);

@@ -23,7 +23,7 @@
 #include "hw/registerfields.h"
 #include "hw/qdev-properties.h"
 #include "hw/dma/tango4_mchan.h"
-#include "exec/address-spaces.h"
+#include "system/dma.h"
 #include "migration/vmstate.h"
 #include "trace.h"
 
@@ -125,28 +125,26 @@ static void G_GNUC_PRINTF(2, 3) mchan_error(Tango4MchanState *s,
     qemu_log_mask(LOG_GUEST_ERROR, "tango4-mchan %s: %s\n", s->name, msg);
 }
 
-/* True if [addr, addr + len) is guest RAM (and writable if @is_write). */
-static bool mchan_range_is_ram(uint64_t addr, uint64_t len, bool is_write)
+/*
+ * True if [addr, addr + len) of the channel's address space is RAM (and
+ * writable if @is_write): a buffer somewhere else is a guest mistake the
+ * channel refuses before it moves anything.
+ */
+static bool mchan_range_is_ram(Tango4MchanState *s, uint64_t addr,
+                               uint64_t len, bool is_write)
 {
     if (addr + len > 4 * GiB) {
         return false;
     }
+    RCU_READ_LOCK_GUARD();
     while (len) {
-        MemoryRegionSection sec = memory_region_find(get_system_memory(),
-                                                     addr, len);
-        uint64_t size;
-        bool ok;
+        hwaddr xlat, size = len;
+        MemoryRegion *mr = address_space_translate(&s->dma_as, addr, &xlat,
+                                                   &size, is_write,
+                                                   MEMTXATTRS_UNSPECIFIED);
 
-        if (!sec.mr) {
-            return false;
-        }
-        size = int128_get64(sec.size);
-        ok = sec.offset_within_address_space == addr && size &&
-             size <= len && memory_region_is_ram(sec.mr) &&
-             !memory_region_is_ram_device(sec.mr) &&
-             !(is_write && (sec.readonly || sec.mr->readonly));
-        memory_region_unref(sec.mr);
-        if (!ok) {
+        if (!size || size > len ||
+            !memory_access_is_direct(mr, is_write, MEMTXATTRS_UNSPECIFIED)) {
             return false;
         }
         addr += size;
@@ -215,7 +213,7 @@ static bool mchan_check(Tango4MchanState *s, uint32_t cmd)
         uint32_t len;
 
         mchan_seg(s, i, &base, &len);
-        if (!mchan_range_is_ram(base, len, !s->mem_to_dev)) {
+        if (!mchan_range_is_ram(s, base, len, !s->mem_to_dev)) {
             mchan_error(s, "buffer 0x%" PRIx64 "+0x%" PRIx32 " (%s %" PRIu32
                         ") is not entirely in %sRAM", base, len,
                         mode == MODE_RECT ? "line" : "buffer",
@@ -272,8 +270,8 @@ static void mchan_read_step(Tango4MchanState *s)
             return;
         }
         n = MIN(MIN(s->seg_left, room), TANGO4_MCHAN_CHUNK);
-        res = address_space_read(&address_space_memory, s->addr,
-                                 MEMTXATTRS_UNSPECIFIED, s->bounce, n);
+        res = dma_memory_read(&s->dma_as, s->addr, s->bounce, n,
+                              MEMTXATTRS_UNSPECIFIED);
         if (res != MEMTX_OK) {
             mchan_error(s, "reading 0x%" PRIx32 "+0x%" PRIx32 " failed",
                         s->addr, n);
@@ -315,8 +313,8 @@ static size_t mchan_receive(void *opaque, const uint8_t *buf, size_t len)
         uint32_t n = MIN(len - done, s->seg_left);
         MemTxResult res;
 
-        res = address_space_write(&address_space_memory, s->addr,
-                                  MEMTXATTRS_UNSPECIFIED, buf + done, n);
+        res = dma_memory_write(&s->dma_as, s->addr, buf + done, n,
+                               MEMTXATTRS_UNSPECIFIED);
         if (res != MEMTX_OK) {
             mchan_error(s, "writing 0x%" PRIx32 "+0x%" PRIx32 " failed",
                         s->addr, n);
@@ -636,6 +634,10 @@ static void mchan_realize(DeviceState *dev, Error **errp)
         error_setg(errp, "tango4-mchan: the 'sbox' link must be set");
         return;
     }
+    if (!s->dma_mr) {
+        error_setg(errp, "tango4-mchan: the 'dma' link must be set");
+        return;
+    }
     if (s->port < 1 || s->port > max_port) {
         error_setg(errp, "tango4-mchan: 'port' must be 1..%u for a %s "
                    "channel, not %u", max_port,
@@ -659,7 +661,15 @@ static void mchan_realize(DeviceState *dev, Error **errp)
         s->name = NULL;
         return;
     }
+    address_space_init(&s->dma_as, s->dma_mr, "tango4-mchan-dma");
     s->irq_timer = timer_new_ns(QEMU_CLOCK_VIRTUAL, mchan_irq_cb, s);
+}
+
+static void mchan_unrealize(DeviceState *dev)
+{
+    Tango4MchanState *s = TANGO4_MCHAN(dev);
+
+    address_space_destroy(&s->dma_as);
 }
 
 static void mchan_finalize(Object *obj)
@@ -675,6 +685,8 @@ static void mchan_finalize(Object *obj)
 static const Property mchan_properties[] = {
     DEFINE_PROP_LINK("sbox", Tango4MchanState, sbox, TYPE_TANGO4_SBOX,
                      Tango4SboxState *),
+    DEFINE_PROP_LINK("dma", Tango4MchanState, dma_mr, TYPE_MEMORY_REGION,
+                     MemoryRegion *),
     DEFINE_PROP_UINT8("port", Tango4MchanState, port, 0),
     DEFINE_PROP_BOOL("mem-to-dev", Tango4MchanState, mem_to_dev, false),
 };
@@ -692,6 +704,7 @@ static void mchan_class_init(ObjectClass *oc, void *data)
     /* needs its switch box port and interrupt wired by the board */
     dc->user_creatable = false;
     dc->realize = mchan_realize;
+    dc->unrealize = mchan_unrealize;
     dc->vmsd = &vmstate_tango4_mchan;
     rc->phases.hold = mchan_reset_hold;
     device_class_set_props(dc, mchan_properties);

@@ -14,6 +14,7 @@
 #ifndef HW_DMA_TANGO4_MCHAN_H
 #define HW_DMA_TANGO4_MCHAN_H
 
+#include "exec/memory.h"
 #include "hw/sysbus.h"
 #include "qom/object.h"
 #include "qemu/timer.h"
@@ -37,12 +38,14 @@ struct Tango4MchanState {
     SysBusDevice parent_obj;
 
     MemoryRegion iomem;
+    AddressSpace dma_as;        /* over dma_mr */
     qemu_irq irq;
     QEMUTimer *irq_timer;       /* pulses the interrupt, ends the command */
     char *name;
 
     /* properties */
     Tango4SboxState *sbox;
+    MemoryRegion *dma_mr;       /* what the channel reads and writes */
     uint8_t port;
     bool mem_to_dev;
     uint64_t irq_delay_ns;
