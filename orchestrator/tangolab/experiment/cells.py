@@ -181,39 +181,21 @@ def _delta(after: dict[str, int], before: dict[str, int], key: str) -> int:
     return after.get(key, 0) - before.get(key, 0)
 
 
-def measure(
-    m: Machine, spec: CellSpec, image: Path, layout: PageLayout, start_page: int
-) -> CellResult:
-    """Write and check the cell's pages from `start_page` on a booted guest.
+@dataclass(frozen=True)
+class _Readings:
+    """What the guest and the box said about one cell's write and verify."""
 
-    `image` is the machine's NAND image and `layout` its page layout; the
-    pages must be erased. The box's latency settings are left at 0.
-    """
-    spec.check()
-    t0 = time.monotonic()
+    write: dict[str, int]
+    verify: dict[str, int]
+    guest: tuple[dict[str, int], dict[str, int]]  # counters before, after
+    sbox: tuple[dict[str, int], dict[str, int]]
+
+
+def _result(
+    spec: CellSpec, rd: _Readings, image: Path, layout: PageLayout, start_page: int, t0: float
+) -> CellResult:
+    """Check the image on the host and put the cell's numbers together."""
     page_size = Geometry(blocks=8).page_size
-    wait = int(spec.policy in CALLBACK_POLICIES)
-    m.run(
-        f"echo {spec.delay_us} > {DELAY_PARAM} && echo {wait} > {WAIT_PARAM} && "
-        f"echo {spec.policy} > {POLICY_PARAM}",
-        timeout=30,
-        check=True,
-    )
-    m.qom_set(SBOX, "seed", spec.seed)
-    m.qom_set(SBOX, "jitter", spec.jitter)
-    m.qom_set(SBOX, "jitter-ns", spec.jitter_ns)
-    g0, s0 = _guest_counters(m), _sbox_counters(m)
-    args = (
-        f"--dev /dev/mtd0 --seed {spec.seed} --start-page {start_page} --pages {spec.pages} --quiet"
-    )
-    m.qom_set(SBOX, "latency-ns", spec.latency_ns)
-    try:
-        w = parse_summary(m.run(f"tangonand write {args}", timeout=spec.timeout_s).output)
-    finally:
-        m.qom_set(SBOX, "latency-ns", 0)
-        m.qom_set(SBOX, "jitter-ns", 0)
-    r = parse_summary(m.run(f"tangonand verify {args}", timeout=spec.timeout_s).output)
-    g1, s1 = _guest_counters(m), _sbox_counters(m)
     report = check_image(
         image,
         layout,
@@ -225,20 +207,21 @@ def measure(
     )
     intact = sum(1 for row in report.rows if row.match)
     lost = report.count(PageStatus.ERASED)
+    (g0, g1), (s0, s1) = rd.guest, rd.sbox
     return CellResult(
         spec=spec,
         intact=intact,
         lost=lost,
         corrupted=spec.pages - intact - lost,
-        write_errors=w.get("errors", 0),
-        readback_mismatch=r.get("mismatch", 0) + r.get("errors", 0),
+        write_errors=rd.write.get("errors", 0),
+        readback_mismatch=rd.verify.get("mismatch", 0) + rd.verify.get("errors", 0),
         dma_timeouts=_delta(g1, g0, "timeouts_dma"),
         nfc_timeouts=_delta(g1, g0, "timeouts_cmd_ready"),
         aborts=_delta(g1, g0, "aborts"),
         wedged=_delta(g1, g0, "busy_aborts"),
         bytes_dropped=_delta(s1, s0, "bytes-dropped"),
         teardowns_in_flight=_delta(s1, s0, "teardowns-in-flight"),
-        write_us=w.get("us", 0),
+        write_us=rd.write.get("us", 0),
         atomic_wait_us=_delta(g1, g0, "atomic_wait_ns") / 1000,
         channel_held_us=_delta(g1, g0, "held_ns") / 1000,
         wall_s=round(time.monotonic() - t0, 2),
@@ -246,34 +229,99 @@ def measure(
     )
 
 
+def _tangonand_args(spec: CellSpec, start_page: int) -> str:
+    return f"--dev /dev/mtd0 --seed {spec.seed} --start-page {start_page} --pages {spec.pages}"
+
+
+def measure(
+    m: Machine, spec: CellSpec, image: Path, layout: PageLayout, start_page: int
+) -> CellResult:
+    """Write and check the cell's pages from `start_page` on a booted guest.
+
+    `image` is the machine's NAND image and `layout` its page layout; the
+    pages must be erased. The box's latency settings are left at 0. The
+    commands reach the guest at moments host timing decides, so this is not
+    repeatable to the page even under -icount; `run_cell` is.
+    """
+    spec.check()
+    t0 = time.monotonic()
+    wait = int(spec.policy in CALLBACK_POLICIES)
+    m.run(
+        f"echo {spec.delay_us} > {DELAY_PARAM} && echo {wait} > {WAIT_PARAM} && "
+        f"echo {spec.policy} > {POLICY_PARAM}",
+        timeout=30,
+        check=True,
+    )
+    m.qom_set(SBOX, "seed", spec.seed)
+    m.qom_set(SBOX, "jitter", spec.jitter)
+    m.qom_set(SBOX, "jitter-ns", spec.jitter_ns)
+    g0, s0 = _guest_counters(m), _sbox_counters(m)
+    args = _tangonand_args(spec, start_page) + " --quiet"
+    m.qom_set(SBOX, "latency-ns", spec.latency_ns)
+    try:
+        w = parse_summary(m.run(f"tangonand write {args}", timeout=spec.timeout_s).output)
+    finally:
+        m.qom_set(SBOX, "latency-ns", 0)
+        m.qom_set(SBOX, "jitter-ns", 0)
+    r = parse_summary(m.run(f"tangonand verify {args}", timeout=spec.timeout_s).output)
+    rd = _Readings(w, r, (g0, _guest_counters(m)), (s0, _sbox_counters(m)))
+    return _result(spec, rd, image, layout, start_page, t0)
+
+
+def _section(log: str, name: str, following: str) -> str:
+    start = log.find(f"tangolab-cell: {name}")
+    end = log.find(f"tangolab-cell: {following}", start)
+    if start < 0 or end < 0:
+        raise ExperimentError(f"the guest's cell output has no {name} section")
+    return log[start:end]
+
+
 def run_cell(spec: CellSpec, workdir: Path | None = None) -> CellResult:
-    """Boot a guest on a fresh image, measure the cell; the machine is gone after."""
+    """Boot a guest on a fresh image that runs the cell from its init, before
+    any host input, so that under -icount the result repeats exactly."""
     spec.check()
     t0 = time.monotonic()
     geometry = Geometry(blocks=spec.blocks)
     layout = compute_layout(geometry, EccLayout())
+    start = FIRST_BLOCK * geometry.pages_per_block
+    wait = int(spec.policy in CALLBACK_POLICIES)
+    cell = f"{spec.policy},{spec.delay_us},{wait},{start},{spec.pages},{spec.seed}"
+    settings = {
+        "onfi-nand.blocks": spec.blocks,
+        "tango4-sbox.fifo-depth": spec.fifo_depth,
+        "tango4-sbox.seed": spec.seed,
+        "tango4-sbox.jitter": spec.jitter,
+        "tango4-sbox.jitter-ns": spec.jitter_ns,
+        "tango4-sbox.latency-ns": spec.latency_ns,
+    }
+    extra = [a for k, v in settings.items() for a in ("-global", f"{k}={v}")]
     with tempfile.TemporaryDirectory(prefix="tangolab-cell-", dir=workdir) as tmp:
         image = Path(tmp) / "nand.img"
         write_erased_image(image, geometry.image_size, force=True)
-        extra = [
-            "-global",
-            f"onfi-nand.blocks={spec.blocks}",
-            "-global",
-            f"tango4-sbox.fifo-depth={spec.fifo_depth}",
-        ]
         m = Machine(
             name=f"cell-{spec.policy}-{spec.latency_ns}-{spec.seed}-{time.monotonic_ns() % 10**9}",
             nand=image,
             icount=spec.icount,
+            append=f"loglevel=1 tangolab.cell={cell}",
             extra_args=extra,
-            boot_timeout=300,
+            boot_timeout=max(300.0, spec.timeout_s),
         )
         m.start()
         try:
-            m.run("dmesg -n 1", timeout=30)
-            res = measure(m, spec, image, layout, FIRST_BLOCK * geometry.pages_per_block)
+            log = m.console_log.read_text(errors="replace").replace("\r", "")
+            s1 = _sbox_counters(m)
         finally:
             m.close()
+        rd = _Readings(
+            parse_summary(_section(log, "write", "verify")),
+            parse_summary(_section(log, "verify", "after")),
+            (
+                parse_counters(_section(log, "before", "write")),
+                parse_counters(_section(log, "after", "end")),
+            ),
+            ({}, s1),  # the box counts from boot: nothing is lost before the cell
+        )
+        res = _result(spec, rd, image, layout, start, t0)
     return replace(res, wall_s=round(time.monotonic() - t0, 2))
 
 
