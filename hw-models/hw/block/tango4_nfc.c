@@ -737,7 +737,8 @@ static uint64_t tango4_nfc_pbus_read(void *opaque, hwaddr addr,
 
     switch (addr) {
     case PBUS_CS_CTRL:
-        return s->cs_ctrl | FIELD_DP32(0, CS_CTRL, IORDY, tango4_nfc_chips_ready(s));
+        return FIELD_DP32(s->cs_ctrl, CS_CTRL, IORDY,
+                          tango4_nfc_chips_ready(s));
     case PBUS_PAD_MODE:
         return s->pad_mode;
     }

@@ -5,7 +5,8 @@
  * Not a block of the real SoC: a test endpoint for a second DMA client.
  * Bytes routed to its port are queued in a FIFO and sent back out of the
  * same port, in order, as soon as a destination takes bytes from that
- * port (the box calls it back when a route appears or has room). A memory-to-device transfer into the port followed by a
+ * port (the box calls it back when a route appears or has room). A
+ * memory-to-device transfer into the port followed by a
  * device-to-memory transfer out of it thus copies a buffer through the
  * switch box, even when the second transfer is set up only after the
  * first one has ended.

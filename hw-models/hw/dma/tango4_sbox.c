@@ -110,7 +110,7 @@ static int64_t sbox_draw_latency(Tango4SboxState *s)
         return MAX(lat, 0);
     }
     /* exponential: u in (0, 1] */
-    u = ((sbox_rand(s) >> 11) + 1) * 0x1.0p-53;
+    u = ldexp((sbox_rand(s) >> 11) + 1, -53);
     lat += (int64_t)(-log(u) * s->jitter_ns);
     return MIN(lat, (int64_t)(2 * TANGO4_SBOX_MAX_LATENCY_NS));
 }
