@@ -79,6 +79,42 @@ def _close_all() -> None:
             machine.close()
 
 
+def check_nand_image(path: Path, blocks: int | None = None) -> int:
+    """Check that `path` is a raw image the modelled chip takes; its blocks.
+
+    QEMU itself sees the size of an image rounded up to 512 bytes, so an
+    image a few bytes short would be accepted and grown: this check is exact.
+    The image is only looked at (UsageError, one line, on a problem).
+    """
+    from tangolab.nand.layout import Geometry
+
+    g = Geometry()
+    block_bytes = g.pages_per_block * g.raw_page_size
+    try:
+        size = path.stat().st_size
+    except OSError as e:
+        raise UsageError(f"NAND image {path}: {e.strerror or e}") from None
+    if not os.access(path, os.R_OK | os.W_OK):
+        raise UsageError(f"NAND image {path} is not readable and writable: the chip writes to it")
+    if size == 0 or size % block_bytes:
+        raise UsageError(
+            f"NAND image {path} is {size} bytes, not a whole number of {block_bytes}-byte blocks "
+            f"({g.pages_per_block} pages of {g.page_size}+{g.oob_size} bytes): truncated, or "
+            "not a raw image of the modelled chip (`tangolab nand new IMAGE` makes one)"
+        )
+    found = size // block_bytes
+    if found > g.blocks or found & (found - 1):
+        raise UsageError(
+            f"NAND image {path} has {found} blocks: the chip takes a power of 2 from 1 to "
+            f"{g.blocks} blocks"
+        )
+    if blocks is not None and blocks != found:
+        raise UsageError(
+            f"NAND image {path} has {found} blocks but onfi-nand.blocks={blocks} was given"
+        )
+    return found
+
+
 class Machine:
     """A tango4 guest in QEMU (context manager; see the module documentation).
 
@@ -227,8 +263,7 @@ class Machine:
         if self.icount is not None:
             # sleep=off: an idle guest jumps to the next timer instead of
             # following host time, so a run is the same every time
-            spec = (f"shift={self.icount},sleep=off" if isinstance(self.icount, int)
-                    else self.icount)
+            spec = f"shift={self.icount},sleep=off" if isinstance(self.icount, int) else self.icount
             argv += ["-icount", spec]
         if self.nand is not None:
             argv += ["-drive", f"if=mtd,index=0,format=raw,file={_opt(self.nand)}"]
@@ -236,6 +271,18 @@ class Machine:
                 argv += ["-global", f"onfi-nand.blocks={self.scratch_nand}"]
         argv += self.extra_args
         return argv
+
+    def _nand_blocks(self) -> int | None:
+        """The chips' blocks set with ``-global onfi-nand.blocks=N`` in `extra_args`."""
+        found = None
+        for flag, value in zip(self.extra_args, self.extra_args[1:], strict=False):
+            if flag == "-global" and value.startswith("onfi-nand.blocks="):
+                text = value.partition("=")[2]
+                try:
+                    found = int(text, 0)
+                except ValueError:
+                    raise UsageError(f"-global onfi-nand.blocks={text}: not a number") from None
+        return found
 
     # --- life cycle ------------------------------------------------------------
 
@@ -276,6 +323,10 @@ class Machine:
         self.artifacts.check(*BOOT, *(("ssh_key",) if self.ssh_enabled else ()))
         if self.nand is not None and not self.nand.is_file():
             raise UsageError(f"NAND image not found: {self.nand}")
+        if self.nand is not None:
+            blocks = check_nand_image(self.nand, self._nand_blocks())
+            if self._nand_blocks() is None:
+                self.extra_args += ["-global", f"onfi-nand.blocks={blocks}"]
         if self._requested_port is not None:
             check_port_free(self._requested_port)
         self._claim = instances.claim(self.name, runs_dir(self.build))

@@ -53,12 +53,16 @@ finding. Exit status 1 if there was a finding.
 from __future__ import annotations
 
 import argparse
+import os
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tangolab.commands.options import positive_float
 from tangolab.paths import build_dir
+
+if TYPE_CHECKING:
+    from tangolab.torture.fuzz import FuzzReport
 
 
 def _count(text: str) -> int:
@@ -114,6 +118,59 @@ def cmd_kill(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_fuzz(args: argparse.Namespace) -> int:
+    from tangolab.build.artifacts import Artifacts
+    from tangolab.torture.fuzz import fuzz, replay
+
+    build = _build(args)
+    qemu = Path(args.asan).absolute() if args.asan else Artifacts.in_dir(build).qemu
+    if args.asan:
+        # Sanitizer reports on stderr (which the fuzzer reads), leaks at exit.
+        os.environ.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0")
+        os.environ.setdefault("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1")
+    if args.replay is not None:
+        found = replay(Path(args.replay), qemu=qemu, timeout=args.timeout)
+        if found is None:
+            print(f"{args.replay}: replayed; QEMU survived")
+            return 0
+        print(f"{args.replay}: reproduced: {found.kind}: {found.summary} (after {found.ops} ops)")
+        if found.stderr_tail:
+            print(found.stderr_tail)
+        return 1
+    out = Path(args.out).absolute() if args.out else build / "torture" / "fuzz"
+
+    def progress(report: FuzzReport) -> None:
+        if not args.quiet:
+            print(
+                f"  {report.ops} ops, {report.ops_per_second:.0f} ops/s, "
+                f"{len(report.findings)} findings",
+                flush=True,
+            )
+
+    report = fuzz(
+        args.ops,
+        args.seed,
+        qemu=qemu,
+        out_dir=out,
+        session_ops=args.session_ops,
+        batch=args.batch,
+        timeout=args.timeout,
+        progress=progress,
+    )
+    print(
+        f"{report.ops} operations in {report.seconds:.1f} s: {report.ops_per_second:.0f} ops/s "
+        f"(seed {args.seed}, {report.sessions} QEMU sessions, {report.qmp_refused} QMP "
+        f"refusals, QEMU {qemu})"
+    )
+    print(f"findings: {len(report.findings)}")
+    for f in report.findings:
+        print(f"  {f.kind}: {f.summary} (after {f.ops} ops of its session)")
+        print(f"    reproducer: {f.reproducer} (tangolab torture fuzz --replay FILE)")
+        for line in f.stderr_tail.splitlines()[-6:]:
+            print(f"    | {line}")
+    return 1 if report.findings else 0
+
+
 def register(sub: Any) -> None:
     p = sub.add_parser(
         "torture",
@@ -149,3 +206,37 @@ def register(sub: Any) -> None:
     k.add_argument("--keep", action="store_true", help="keep the run directories of clean runs")
     k.add_argument("--out", metavar="DIR", help="output of runs (default build/torture/kill)")
     k.set_defaults(func=cmd_kill)
+
+    f = actions.add_parser(
+        "fuzz",
+        help="a seeded fuzzer against the device models (qtest, no guest)",
+        description="Drive the tango4 machine under qtest with N random operations "
+        "(register writes with real field values, malformed accesses, DMA into RAM, NFC "
+        "and PBUS commands, clock steps, QMP fault properties) from seed S. Prints "
+        "operations per second and every finding (QEMU crash, abort, sanitizer report, "
+        "no answer in time) with a reproducer file; --replay FILE runs one again. "
+        "Exit 0: no finding; 1: findings (or the replay reproduced one).",
+    )
+    f.add_argument("--ops", type=_count, default=100_000, metavar="N", help="operations (100000)")
+    f.add_argument("--seed", type=_seed, default=1, metavar="S", help="(1)")
+    f.add_argument(
+        "--asan",
+        metavar="QEMU_BINARY",
+        help="fuzz this qemu-system-arm (e.g. built with --enable-asan --enable-ubsan) instead "
+        "of the build's",
+    )
+    f.add_argument("--replay", metavar="FILE", help="send a saved reproducer to a fresh QEMU")
+    f.add_argument(
+        "--session-ops",
+        type=_count,
+        default=20_000,
+        metavar="N",
+        help="start a fresh QEMU every N operations (20000; also the reproducer's length)",
+    )
+    f.add_argument("--batch", type=_count, default=32, metavar="N", help="qtest lines a write (32)")
+    f.add_argument(
+        "--timeout", type=positive_float, default=10.0, metavar="S", help="a hang after S s (10)"
+    )
+    f.add_argument("--out", metavar="DIR", help="reproducers (default build/torture/fuzz)")
+    f.add_argument("--quiet", "-q", action="store_true", help="no progress lines")
+    f.set_defaults(func=cmd_fuzz)
