@@ -290,7 +290,7 @@ def _add_options(
 
 def register(sub: Any) -> None:
     p = sub.add_parser("experiment", help="tear-down policies x route latencies x seeds")
-    _add_options(p, ",".join(POLICIES), "0,5us,20us,100us,1ms", 64, "1,2")
+    _add_options(p, ",".join(POLICIES), "0,2us,5us,20us,100us,1ms", 64, "1,2")
     p.add_argument(
         "--rerun",
         type=_rerun,
