@@ -127,7 +127,7 @@ def test_metadata_packet_then_data_packet(tango4: Qt) -> None:
         ("tango4-loopback.port=16", "tango4-loopback: port 16 is not a source port (1..14)"),
         (
             "tango4-loopback.port=3",
-            "tango4-sbox: port 3 already delivers to loopback, cannot attach nfc",
+            "tango4-sbox: port 3 already delivers to nfc, cannot attach loopback",
         ),
         ("tango4-loopback.port=1", "tango4-sbox: port 1 already delivers to mchan1"),
         ("onfi-nand.blocks=0", "nand0: blocks must be a power of 2 from 1 to 1024, not 0"),
@@ -278,3 +278,32 @@ def test_crafted_program_in_progress_is_taken(start_tango4: StartFn, tmp_path: P
     nfc.route(NFC_PORT, CHAN_PORT)
     nfc.dma_to_nfc(pattern(PAGE_SIZE, 9))
     nfc.wait_ready()
+
+
+# --- the SoC container and the board ---------------------------------------------
+
+
+def test_soc_container_and_the_old_paths(tango4: Qt) -> None:
+    """The SoC's devices are children of /machine/soc; /machine keeps links
+    to them under their old names, and the board's own NAND chips and
+    loopback device."""
+    soc = {c["name"]: c["type"] for c in tango4.qmp("qom-list", path="/machine/soc")}
+    assert soc["sbox"] == "child<tango4-sbox>"
+    assert soc["nfc"] == "child<tango4-nfc>"
+    assert soc["a9mpcore"] == "child<a9mpcore_priv>"
+    assert all(soc[f"mchan{n}"] == "child<tango4-mchan>" for n in range(4))
+    assert soc["cpu[0]"].startswith("child<cortex-a9")
+    machine = {c["name"]: c["type"] for c in tango4.qmp("qom-list", path="/machine")}
+    assert machine["soc"] == "child<tango4-soc>"
+    assert machine["sbox"] == "link<tango4-sbox>"
+    assert machine["nand0"] == "child<onfi-nand>"
+    assert machine["loopback"] == "child<tango4-loopback>"
+    assert tango4.qom_get("/machine/sbox", "fifo-depth") == 512
+    assert tango4.qom_get("/machine/mchan3", "port") == 2
+
+
+def test_loopback_is_opt_out(start_tango4: StartFn) -> None:
+    qt = start_tango4("-M", "tango4,sbox-loopback=off")
+    machine = {c["name"] for c in qt.qmp("qom-list", path="/machine")}
+    assert "loopback" not in machine
+    assert "nand0" in machine
