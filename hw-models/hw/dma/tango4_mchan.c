@@ -488,28 +488,10 @@ static const MemoryRegionOps mchan_ops = {
 
 /* QOM properties */
 
-static void mchan_get_u64(Object *obj, Visitor *v, const char *name,
-                          void *opaque, Error **errp)
+static void mchan_get_irq_delay(Object *obj, Visitor *v, const char *name,
+                                void *opaque, Error **errp)
 {
-    Tango4MchanState *s = TANGO4_MCHAN(obj);
-    uint64_t value;
-
-    if (!strcmp(name, "irq-delay-ns")) {
-        value = s->irq_delay_ns;
-    } else if (!strcmp(name, "bytes")) {
-        value = s->bytes;
-    } else if (!strcmp(name, "transfers")) {
-        value = s->transfers;
-    } else if (!strcmp(name, "errors")) {
-        value = s->errors;
-    } else if (!strcmp(name, "refused")) {
-        value = s->refused;
-    } else if (!strcmp(name, "stops")) {
-        value = s->stops;
-    } else {
-        g_assert_not_reached();
-    }
-    visit_type_uint64(v, name, &value, errp);
+    visit_type_uint64(v, name, &TANGO4_MCHAN(obj)->irq_delay_ns, errp);
 }
 
 static void mchan_set_irq_delay(Object *obj, Visitor *v, const char *name,
@@ -621,6 +603,18 @@ static void mchan_init(Object *obj)
                           TANGO4_MCHAN_MMIO_SIZE);
     sysbus_init_mmio(sbd, &s->iomem);
     sysbus_init_irq(sbd, &s->irq);
+
+    /* read-only counters */
+    object_property_add_uint64_ptr(obj, "bytes", &s->bytes,
+                                   OBJ_PROP_FLAG_READ);
+    object_property_add_uint64_ptr(obj, "transfers", &s->transfers,
+                                   OBJ_PROP_FLAG_READ);
+    object_property_add_uint64_ptr(obj, "errors", &s->errors,
+                                   OBJ_PROP_FLAG_READ);
+    object_property_add_uint64_ptr(obj, "refused", &s->refused,
+                                   OBJ_PROP_FLAG_READ);
+    object_property_add_uint64_ptr(obj, "stops", &s->stops,
+                                   OBJ_PROP_FLAG_READ);
 }
 
 static void mchan_realize(DeviceState *dev, Error **errp)
@@ -695,10 +689,6 @@ static void mchan_class_init(ObjectClass *oc, void *data)
 {
     DeviceClass *dc = DEVICE_CLASS(oc);
     ResettableClass *rc = RESETTABLE_CLASS(oc);
-    static const char *const counters[] = {
-        "bytes", "transfers", "errors", "refused", "stops",
-    };
-    unsigned i;
 
     dc->desc = "Sigma Designs tango4 memory channel";
     /* needs its switch box port and interrupt wired by the board */
@@ -709,15 +699,12 @@ static void mchan_class_init(ObjectClass *oc, void *data)
     rc->phases.hold = mchan_reset_hold;
     device_class_set_props(dc, mchan_properties);
 
-    object_class_property_add(oc, "irq-delay-ns", "uint64", mchan_get_u64,
-                              mchan_set_irq_delay, NULL, NULL);
+    object_class_property_add(oc, "irq-delay-ns", "uint64",
+                              mchan_get_irq_delay, mchan_set_irq_delay, NULL,
+                              NULL);
     object_class_property_set_description(oc, "irq-delay-ns",
         "Time from the end of the memory side to the interrupt pulse, in ns "
         "(at most 1 s)");
-    for (i = 0; i < ARRAY_SIZE(counters); i++) {
-        object_class_property_add(oc, counters[i], "uint64", mchan_get_u64,
-                                  NULL, NULL, NULL);
-    }
 }
 
 static const TypeInfo mchan_info = {
