@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
-# ruff: noqa: E402 - the start-up signal handler goes in before the imports
 # Copyright (c) 2026 tangolab developers
+# ruff: noqa: E402 - the start-up signal handler goes in before the imports
 """The `tangolab` command.
 
     tangolab build [qemu|kernel|rootfs|all]     build what changed
@@ -10,9 +10,15 @@
     tangolab ps [--json]                        running instances
     tangolab qmp [--instance NAME] CMD [JSON]   one QMP command against an instance
     tangolab info [--json]                      versions and artifact paths
+    tangolab torture kill|fuzz ...              reliability campaigns (commands.torture)
 
-User errors print one line (or, for a misbehaving guest, the line and the
-tails of its logs) and exit non-zero, without a traceback.
+``boot`` and ``shell`` take ``--nand IMG`` (checked exactly against the chip
+before QEMU starts; ``onfi-nand.blocks`` follows the image) or
+``--scratch-nand BLOCKS`` (an erased image in the run directory, deleted at
+the end). User errors print one line (or, for a misbehaving guest, the line
+and the tails of its logs) and exit non-zero, without a traceback. Ctrl-C,
+SIGTERM and SIGHUP stop QEMU and clean up; after a SIGKILL, QEMU gets SIGTERM
+from the kernel and the next `tangolab ps` prunes what is left.
 """
 
 from __future__ import annotations

@@ -52,7 +52,7 @@ def test_a_qemu_that_survives_is_reported_and_killed(
     plan = KillPlan(0, "boot", signal.SIGKILL, 0.5, after_qemu=True)
     stubborn = ["--qemu", str(wrapper), "--append", "fake.stubborn=1"]
     result = run_once(plan, fake_build, log_dir=tmp_path, name="stubborn", extra_args=stubborn)
-    assert any("QEMU still running" in x for x in result.leftovers), result.leftovers
+    assert any("still running" in x for x in result.leftovers), result.leftovers
     assert qemu_processes(fake_build / "runs" / "stubborn") == []
     assert (fake_build / "runs" / "stubborn").is_dir()  # kept for a post-mortem
 

@@ -8,7 +8,9 @@ Killed runs leave nothing behind
     tangolab torture kill --runs 30 --seed 1
 
 runs ``tangolab boot --run "sleep 30"`` N times (every other run with
-``--scratch-nand 64``, an erased NAND image in the run directory) and kills
+``--scratch-nand 64``, an erased NAND image in the run directory; with
+``--kinds boot,nand,experiment`` also one-cell ``tangolab experiment`` runs,
+whose cell boots on a temporary image) and kills
 each orchestrator with SIGINT, SIGTERM and SIGKILL in turn, after a seeded
 random delay (uniform in 0..``--max-delay`` s from the start; with
 ``--after-qemu``, from the moment its QEMU process exists). After each kill
@@ -85,6 +87,18 @@ def _seed(text: str) -> int:
     return value
 
 
+def _kinds(text: str) -> tuple[str, ...]:
+    from tangolab.torture.kill import ALL_KINDS
+
+    kinds = tuple(k.strip() for k in text.split(",") if k.strip())
+    bad = [k for k in kinds if k not in ALL_KINDS]
+    if bad or not kinds:
+        raise argparse.ArgumentTypeError(
+            f"bad kind {(bad or [text])[0]!r} (choose from {', '.join(ALL_KINDS)})"
+        )
+    return kinds
+
+
 def _build(args: argparse.Namespace) -> Path:
     return Path(args.build_dir).absolute() if args.build_dir else build_dir()
 
@@ -96,7 +110,9 @@ def cmd_kill(args: argparse.Namespace) -> int:
     build = _build(args)
     load_artifacts(build).check(*BOOT)  # a missing build: one line, before any run
     log_dir = Path(args.out).absolute() if args.out else build / "torture" / "kill"
-    plans = plan_runs(args.runs, args.seed, args.max_delay, after_qemu=args.after_qemu)
+    plans = plan_runs(
+        args.runs, args.seed, args.max_delay, after_qemu=args.after_qemu, kinds=args.kinds
+    )
     runs: Counter[str] = Counter()
     dirty: Counter[str] = Counter()
     for plan in plans:
@@ -202,6 +218,14 @@ def register(sub: Any) -> None:
         "--after-qemu",
         action="store_true",
         help="count the delay from the moment the run's QEMU process exists",
+    )
+    k.add_argument(
+        "--kinds",
+        type=_kinds,
+        default=("boot", "nand"),
+        metavar="K[,K...]",
+        help="what the runs start, in turn: boot (tangolab boot), nand (the same with a "
+        "scratch NAND image), experiment (one cell of tangolab experiment) (boot,nand)",
     )
     k.add_argument("--keep", action="store_true", help="keep the run directories of clean runs")
     k.add_argument("--out", metavar="DIR", help="output of runs (default build/torture/kill)")
