@@ -60,6 +60,8 @@ NUM_CS = 4
 MAX_DELAY_NS = 1_000_000_000
 #: sbox bandwidth: 0 (unlimited) or at least this many bytes/s
 MIN_BANDWIDTH = 1024
+#: how the sbox draws each burst's latency (tango4-sbox `jitter`)
+JITTERS = ("none", "uniform", "exponential")
 U64_MAX = (1 << 64) - 1
 #: onfi-nand t-r-ns / t-prog-ns / t-bers-ns: at most 65535 us
 MAX_CHIP_TIME_NS = 65_535_000
@@ -280,6 +282,20 @@ class Faults:
         value = _duration("route latency", ns, MAX_DELAY_NS)
         self._qom_set(SBOX, "latency-ns", value, format_duration(value))
 
+    def set_route_jitter(self, kind: str, ns: int | str = 0) -> None:
+        """How each burst's latency is drawn: "none", "uniform" (latency +- ns)
+        or "exponential" (latency + an exponential delay of mean ns); 0..1 s."""
+        if kind not in JITTERS:
+            raise FaultValueError(f"jitter {kind!r}: choose from {', '.join(JITTERS)}")
+        value = _duration("route jitter", ns, MAX_DELAY_NS)
+        self._qom_set(SBOX, "jitter", kind, kind)
+        self._qom_set(SBOX, "jitter-ns", value, format_duration(value))
+
+    def set_route_seed(self, seed: int) -> None:
+        """Seed (0 .. 2^64-1) of the sbox's latency generator; restarts its sequence."""
+        value = _uint("route seed", seed, U64_MAX)
+        self._qom_set(SBOX, "seed", value, str(value))
+
     def set_route_bandwidth(self, bps: int | str) -> None:
         """Bandwidth of the sbox (bytes/s, or a string like "10MB/s"); 0 = unlimited,
         otherwise at least 1024 bytes/s."""
@@ -403,7 +419,10 @@ class Faults:
     def settings(self) -> dict[str, dict[str, Any]]:
         """The current fault settings (same layout as `counters`)."""
         result: dict[str, dict[str, Any]] = {
-            "sbox": {p: self.qom_get(SBOX, p) for p in ("latency-ns", "bandwidth")}
+            "sbox": {
+                p: self.qom_get(SBOX, p)
+                for p in ("latency-ns", "jitter", "jitter-ns", "seed", "bandwidth")
+            }
         }
         for n in range(NUM_MCHAN):
             result[f"mchan{n}"] = {"irq-delay-ns": self.qom_get(mchan_path(n), "irq-delay-ns")}

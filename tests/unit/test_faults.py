@@ -30,6 +30,9 @@ class FakeQom:
         self.props: dict[str, dict[str, Any]] = {
             "/machine/sbox": {
                 "latency-ns": 0,
+                "jitter": "none",
+                "jitter-ns": 0,
+                "seed": 0,
                 "bandwidth": 0,
                 "bytes-moved": 11,
                 "bytes-dropped": 12,
@@ -293,10 +296,30 @@ def test_counters_has_every_counter(f: Faults) -> None:
 def test_settings(f: Faults) -> None:
     f.set_route_latency(5)
     s = f.settings()
-    assert s["sbox"] == {"latency-ns": 5, "bandwidth": 0}
+    assert s["sbox"] == {
+        "latency-ns": 5,
+        "jitter": "none",
+        "jitter-ns": 0,
+        "seed": 0,
+        "bandwidth": 0,
+    }
     assert s["mchan0"] == {"irq-delay-ns": 0}
     assert s["nand2"]["blocks"] == 16 and s["nand2"]["mark-bad"] == 0xFFFFFFFF
     assert set(s) == {"sbox", "mchan0", "mchan1", "mchan2", "mchan3", "nand0", "nand2"}
+
+
+def test_jitter_and_seed(f: Faults) -> None:
+    f.set_route_jitter("exponential", "10us")
+    f.set_route_seed(5)
+    s = f.settings()["sbox"]
+    assert (s["jitter"], s["jitter-ns"], s["seed"]) == ("exponential", 10_000, 5)
+    with pytest.raises(FaultValueError, match="choose from none, uniform, exponential"):
+        f.set_route_jitter("gaussian", 1)
+    with pytest.raises(FaultValueError):
+        f.set_route_jitter("uniform", "2s")
+    with pytest.raises(FaultValueError):
+        f.set_route_seed(-1)
+    assert f.settings()["sbox"]["jitter"] == "exponential"  # nothing sent
 
 
 def test_targets() -> None:

@@ -80,6 +80,22 @@ def _prepare(args: argparse.Namespace) -> Callable[[Faults], str | None]:
             return f"sbox route latency set to {format_duration(ns)}"
 
         return latency
+    if action == "jitter":
+        jns = _value(parse_duration, args.value, "jitter")
+
+        def jitter(f: Faults) -> str:
+            f.set_route_jitter(args.kind, jns)
+            return f"sbox route jitter set to {args.kind} {format_duration(jns)}"
+
+        return jitter
+    if action == "seed":
+        seed = _number(args.value, "seed")
+
+        def seed_fn(f: Faults) -> str:
+            f.set_route_seed(seed)
+            return f"sbox latency generator seeded with {seed}"
+
+        return seed_fn
     if action == "bandwidth":
         bps = _value(parse_bandwidth, args.value, "bandwidth")
 
@@ -229,6 +245,11 @@ def register(sub: Any) -> None:
 
     q = action("latency", "latency of every sbox route")
     q.add_argument("value", metavar="DURATION", help="e.g. 50us (0..1s)")
+    q = action("jitter", "how each burst's latency is drawn around the mean")
+    q.add_argument("kind", choices=("none", "uniform", "exponential"))
+    q.add_argument("value", metavar="DURATION", help="half-width or mean extra delay, e.g. 10us")
+    q = action("seed", "seed of the latency generator (same seed, same draws)")
+    q.add_argument("value", metavar="SEED", help="0 .. 2^64-1")
     q = action("bandwidth", "bandwidth of the sbox")
     q.add_argument("value", metavar="RATE", help="e.g. 10MB/s; 0 or unlimited: no limit")
     q = action("irq-delay", "delay of memory channel interrupts")

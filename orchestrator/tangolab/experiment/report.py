@@ -105,7 +105,7 @@ def table(cells: Sequence[CellResult], title: str = "sbox tear-down experiment")
             fmt_latency(g.latency_ns),
             str(r.n),
             f"[{style}]{r.k}[/]",
-            f"{r.value:6.1%} [{r.low:.0%},{r.high:.0%}]",
+            f"{100 * r.value:5.1f}% [{100 * r.low:.0f},{100 * r.high:.0f}]",
             f"{g.total('bytes_dropped'):.0f}",
             f"{g.total('nfc_timeouts') + g.total('dma_timeouts'):.0f}",
             f"{g.total('wedged'):.0f}",
@@ -117,8 +117,8 @@ def table(cells: Sequence[CellResult], title: str = "sbox tear-down experiment")
 
 def print_table(cells: Sequence[CellResult], console: Console | None = None) -> None:
     con = console or Console()
-    if not con.is_terminal and con.width < 110:
-        con = Console(file=con.file, width=110, soft_wrap=True)
+    if not con.is_terminal and con.width < 120:
+        con = Console(file=con.file, width=120, soft_wrap=True)
     con.print(table(cells))
 
 
@@ -203,5 +203,7 @@ def conclusion(cells: Sequence[CellResult]) -> list[str]:
         else:
             verdict = f"loses none of {sum(g.rate.n for g in pg)} pages (< {r.high:.1%} each)"
         cost = f"; busy-waits {wait:.0f} us per page in atomic context" if wait >= 1 else ""
+        if policy == "static":
+            cost = "; but each memory channel serves one device for good"
         lines.append(f"{policy:12s} {verdict}{cost}  ({MEANING[policy]})")
     return lines
