@@ -307,3 +307,11 @@ def test_loopback_is_opt_out(start_tango4: StartFn) -> None:
     machine = {c["name"] for c in qt.qmp("qom-list", path="/machine")}
     assert "loopback" not in machine
     assert "nand0" in machine
+
+
+def test_chip_without_a_drive_is_a_ram_block(start_tango4: StartFn) -> None:
+    """Its array migrates with the RAM (iteratively), not as device state."""
+    qt = start_tango4(*SMALL)
+    blocks = qt.qmp("human-monitor-command", **{"command-line": "info ramblock"})
+    line = next(x for x in blocks.splitlines() if "nand0.array" in x)
+    assert f"{16 * 64 * PAGE_TOTAL:#018x}" in line

@@ -10,7 +10,10 @@
  *
  * The array is backed by a raw image (main + spare of every page, in
  * page order, erased = 0xff) that is read on demand and written through
- * page by page, or, without a drive, by host memory.
+ * page by page (so that the image holds, at every instant, what the chip
+ * would: a power cut or a QEMU that is killed loses nothing programmed),
+ * or, without a drive, by a RAM block that migration sends with the guest
+ * RAM, iteratively.
  *
  * Copyright (c) 2026 tangolab developers
  */
@@ -29,6 +32,7 @@
 #include "hw/qdev-properties-system.h"
 #include "hw/resettable.h"
 #include "hw/block/onfi_nand.h"
+#include "exec/memory.h"
 #include "migration/vmstate.h"
 #include "system/block-backend.h"
 #include "system/reset.h"
@@ -117,8 +121,8 @@ struct OnfiNandState {
     QEMUTimer *timer;
     uint32_t pages;
     /* Array without a drive, stored inverted so that zero = erased */
+    MemoryRegion ram_mr;
     uint8_t *ram;
-    uint32_t ram_size;
 
     /* Bus state machine */
     uint32_t cmd;               /* command waiting for addresses/confirm */
@@ -241,6 +245,8 @@ static void onfi_nand_store(OnfiNandState *s, uint32_t page,
         for (int64_t i = 0; i < len; i++) {
             s->ram[off + i] = ~buf[i];
         }
+        /* a migration in progress sends these bytes again */
+        memory_region_set_dirty(&s->ram_mr, off, len);
         return;
     }
     ret = blk_pwrite(s->blk, off, len, buf, 0);
@@ -1131,9 +1137,17 @@ static void onfi_nand_realize(DeviceState *dev, Error **errp)
             return;
         }
     } else {
-        /* zero-filled = erased: untouched host pages stay unallocated */
-        s->ram_size = size;
-        s->ram = g_malloc0(size);
+        /*
+         * zero-filled = erased: untouched host pages stay unallocated. A
+         * RAM block of its own, "nandCS.array", migrates with the RAM.
+         */
+        g_autofree char *name = g_strdup_printf("nand%u.array", s->cs);
+
+        if (!memory_region_init_ram(&s->ram_mr, OBJECT(s), name, size,
+                                    errp)) {
+            return;
+        }
+        s->ram = memory_region_get_ram_ptr(&s->ram_mr);
     }
     s->timer = timer_new_ns(QEMU_CLOCK_VIRTUAL, onfi_nand_timer_cb, s);
     /* Not on a bus: register for system reset ourselves */
@@ -1146,7 +1160,6 @@ static void onfi_nand_unrealize(DeviceState *dev)
 
     qemu_unregister_resettable(OBJECT(s));
     timer_free(s->timer);
-    g_free(s->ram);
     s->ram = NULL;
 }
 
@@ -1202,24 +1215,6 @@ static void onfi_nand_finalize(Object *obj)
     g_free(ONFI_NAND(obj)->flip_bits);
 }
 
-static bool onfi_nand_ram_needed(void *opaque)
-{
-    OnfiNandState *s = opaque;
-
-    return s->ram != NULL;
-}
-
-static const VMStateDescription vmstate_onfi_nand_ram = {
-    .name = "onfi-nand/ram",
-    .version_id = 1,
-    .minimum_version_id = 1,
-    .needed = onfi_nand_ram_needed,
-    .fields = (const VMStateField[]) {
-        VMSTATE_VBUFFER_UINT32(ram, OnfiNandState, 1, NULL, ram_size),
-        VMSTATE_END_OF_LIST()
-    },
-};
-
 static int onfi_nand_post_load(void *opaque, int version_id)
 {
     OnfiNandState *s = opaque;
@@ -1271,10 +1266,6 @@ static const VMStateDescription vmstate_onfi_nand = {
         VMSTATE_UINT64(pages_programmed, OnfiNandState),
         VMSTATE_UINT64(blocks_erased, OnfiNandState),
         VMSTATE_END_OF_LIST()
-    },
-    .subsections = (const VMStateDescription * const []) {
-        &vmstate_onfi_nand_ram,
-        NULL
     },
 };
 
