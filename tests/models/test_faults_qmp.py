@@ -110,7 +110,13 @@ def test_values_reach_the_qom_properties(machine: QTestMachine, faults: Faults) 
     assert s["nand2.fail-next-erase"] is True and s["nand2.fail-next-program"] is False
     faults.set_irq_delay("all", 7)
     assert [machine.qom_get(f"/machine/mchan{n}", "irq-delay-ns") for n in range(4)] == [7] * 4
-    assert faults.settings()["sbox"] == {"latency-ns": 50_000, "bandwidth": 10_000_000}
+    assert faults.settings()["sbox"] == {
+        "latency-ns": 50_000,
+        "jitter": "none",
+        "jitter-ns": 0,
+        "seed": 0,
+        "bandwidth": 10_000_000,
+    }
 
 
 def test_flips_and_bad_blocks_reach_the_image(
