@@ -153,7 +153,7 @@ def test_command_line_reflects_options(fake_build: Path, tmp_path: Path) -> None
         ("-M", "tango4"),
         ("-m", "256"),
         ("-smp", "1"),
-        ("-icount", "shift=4"),
+        ("-icount", "shift=4,sleep=off"),
         ("-kernel", str(fake_build / "linux" / "zImage")),
         ("-dtb", str(fake_build / "linux" / "tango4-qemu.dtb")),
         ("-initrd", str(fake_build / "rootfs" / "initramfs.cpio.gz")),
