@@ -347,7 +347,7 @@ def cmd_ps(args: argparse.Namespace) -> int:
             (
                 r.name,
                 str(r.pid),
-                r.state,
+                r.state if instances.owner_alive(r) else f"{r.state} (orphaned)",
                 str(r.ssh_port) if r.ssh_port else "-",
                 f"{up // 3600}:{up // 60 % 60:02d}:{up % 60:02d}",
                 r.qmp_socket,

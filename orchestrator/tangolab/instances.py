@@ -121,6 +121,20 @@ def is_alive(record: InstanceRecord) -> bool:
     return record.pid_start is None or start is None or start == record.pid_start
 
 
+def owner_alive(record: InstanceRecord) -> bool:
+    """True if the orchestrator that started the instance still runs (or is unknown):
+    a live QEMU whose owner is gone is an orphan, to stop with QMP ``quit``."""
+    if record.owner_pid <= 0:
+        return True
+    try:
+        os.kill(record.owner_pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    return _process_state(record.owner_pid) not in ("Z", "X")
+
+
 def _record_path(runs: Path, name: str) -> Path:
     return runs / name / RECORD_FILE
 

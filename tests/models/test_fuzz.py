@@ -119,3 +119,20 @@ def test_a_slightly_truncated_image_is_refused(qemu_path: Path, tmp_path: Path) 
     finally:
         m.close()
     assert os.path.getsize(image) == IMAGE_SIZE - 100, "QEMU grew the image"
+
+
+def test_a_crash_mid_run_is_reported_with_a_reproducer(qemu_path: Path, tmp_path: Path) -> None:
+    """A QEMU that dies mid-run (here: SIGSEGV from outside, 1 s in) is a
+    finding with its log saved; that log replays clean on a healthy QEMU."""
+    wrapper = tmp_path / "qemu-dies"
+    wrapper.write_text(f'#!/bin/sh\n(sleep 1; kill -SEGV $$) &\nexec {qemu_path} "$@"\n')
+    wrapper.chmod(0o755)
+    out = tmp_path / "out"
+    report = fuzz(200_000, 3, qemu=wrapper, out_dir=out, session_ops=200_000)
+    assert report.findings, "the crash was not seen"
+    first = report.findings[0]
+    assert first.kind == "crash" and "QEMU" in first.summary, first
+    assert first.reproducer is not None and first.reproducer.parent == out
+    text = first.reproducer.read_text()
+    assert "# finding: crash" in text and text.count("\n") > 100
+    assert replay(first.reproducer, qemu=qemu_path, timeout=10) is None

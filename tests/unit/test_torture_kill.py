@@ -59,9 +59,27 @@ def test_a_qemu_that_survives_is_reported_and_killed(
 
 @pytest.mark.parametrize("delay", [0.05, 0.15, 0.3])
 def test_ctrl_c_at_start_up_is_no_traceback(fake_build: Path, tmp_path: Path, delay: float) -> None:
+    """Ctrl-C while the command starts: no traceback from tangolab's code (the
+    interpreter's own start-up, before any of it runs, is Python's business)."""
     result = run_once(KillPlan(0, "boot", signal.SIGINT, delay), fake_build, log_dir=tmp_path)
     assert result.leftovers == [], kill.describe(result)
-    assert result.exit_code in (130, -signal.SIGINT)
+    python_start = any("Python's start-up" in n for n in result.notes)
+    assert result.exit_code in (130, -signal.SIGINT) or python_start, kill.describe(result)
+
+
+def test_a_traceback_of_our_code_is_a_leftover(
+    fake_build: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The checker sees a traceback: a `tangolab` that crashes in its own code."""
+    script = tmp_path / "tangolab"
+    script.write_text(
+        f"#!{sys.executable}\nimport time, tangolab.torture.kill as k\n"
+        "time.sleep(0.3)\nk.plan_runs(1, 1, -1, kinds=())\n"
+    )
+    script.chmod(0o755)
+    monkeypatch.setattr(kill, "tangolab_argv", lambda: [str(script)])
+    result = run_once(KillPlan(0, "boot", signal.SIGINT, 5.0), fake_build, log_dir=tmp_path)
+    assert any("traceback" in x for x in result.leftovers), kill.describe(result)
 
 
 def _cli(build: Path, *argv: str) -> subprocess.CompletedProcess[str]:
@@ -135,3 +153,39 @@ def test_listing_prunes_an_unowned_run_dir_but_not_a_locked_one(tmp_path: Path) 
         assert (held / "qmp.sock").exists()
     finally:
         os.close(fd)
+
+
+def test_ps_marks_an_instance_whose_orchestrator_is_gone(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tangolab.cli import main
+
+    build = tmp_path / "build"
+    runs = build / "runs"
+    (runs / "orphan").mkdir(parents=True)
+    qemu = subprocess.Popen(["sleep", "30"])  # stands in for a QEMU that outlived its owner
+    owner = subprocess.Popen(["true"])
+    owner.wait()
+    try:
+        for name, owner_pid in (("orphan", owner.pid), ("owned", os.getpid())):
+            (runs / name).mkdir(exist_ok=True)
+            record = instances.InstanceRecord(
+                name=name,
+                pid=qemu.pid,
+                pid_start=instances.process_start_time(qemu.pid),
+                run_dir=str(runs / name),
+                qmp_socket=str(runs / name / "qmp.sock"),
+                console_log="",
+                stderr_log="",
+                owner_pid=owner_pid,
+                state="ready",
+            )
+            instances.write_record(record, runs)
+        assert main(["--build-dir", str(build), "ps"]) == 0
+        out = capsys.readouterr().out
+        rows = {line.split()[0]: line for line in out.splitlines()[1:]}
+        assert "ready (orphaned)" in rows["orphan"]
+        assert "orphaned" not in rows["owned"]
+    finally:
+        qemu.kill()
+        qemu.wait()

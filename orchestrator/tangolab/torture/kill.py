@@ -31,6 +31,7 @@ import itertools
 import json
 import os
 import random
+import re
 import secrets
 import shutil
 import signal
@@ -56,6 +57,10 @@ SCRATCH_BLOCKS = 64
 EXIT_TIMEOUT = 30.0
 #: Seconds QEMU gets to go after the orchestrator exited.
 QEMU_GRACE = 10.0
+
+
+#: A traceback frame in the tangolab package (not the interpreter's start-up).
+_OUR_FRAME = re.compile(r'File "[^"]*/tangolab/[^"]*\.py"')
 
 
 @dataclass(frozen=True)
@@ -313,7 +318,10 @@ def run_once(
                 result.leftovers.append(f"temporary image directory {image.parent} left")
     text = log_path.read_text(errors="replace")
     if "Traceback (most recent call last)" in text:
-        result.leftovers.append(f"a Python traceback on the orchestrator's output ({log_path})")
+        if _OUR_FRAME.search(text):
+            result.leftovers.append(f"a Python traceback on the orchestrator's output ({log_path})")
+        else:  # the interpreter's own start-up (site, the venv): no tangolab code ran yet
+            result.notes.append("interrupted during Python's start-up, before tangolab's code")
     result.seconds = round(time.monotonic() - t0, 2)
     if result.clean and not keep:
         for d in run_dirs:
