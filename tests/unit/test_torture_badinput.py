@@ -81,3 +81,35 @@ def test_scratch_nand_is_erased_and_removed(fake_build: Path) -> None:
         assert m.scratch_image.read_bytes() == b"\xff" * (4 * BLOCK)
         assert "onfi-nand.blocks=4" in m.command_line()
     assert not m.scratch_image.exists()
+
+
+@pytest.mark.parametrize(
+    ("size", "argv", "message"),
+    [
+        (16 * BLOCK - 100, [], "not a whole number of blocks"),
+        (16 * 64 * (4096 + 224), [], "not a whole number of blocks"),  # 4 KiB-page chip
+        (16 * BLOCK, ["--blocks", "32"], "truncated NAND image"),
+        (16 * BLOCK, ["--page-size", "4096", "--oob-size", "224"], ""),
+    ],
+)
+def test_nand_check_leaves_a_bad_image_alone(
+    tmp_path: Path, size: int, argv: list[str], message: str
+) -> None:
+    image = tmp_path / "nand.img"
+    with open(image, "wb") as f:
+        f.write(os.urandom(4096))
+        f.truncate(size)
+    before = _sha(image)
+    env = dict(os.environ, TANGOLAB_BUILD=str(tmp_path / "build"))
+    res = subprocess.run(
+        [sys.executable, "-m", "tangolab.cli", "nand", "check", str(image), *argv],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert res.returncode == 2, res.stdout + res.stderr
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], res.stderr
+    assert _sha(image) == before and image.stat().st_size == size
