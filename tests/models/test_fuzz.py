@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -136,3 +137,21 @@ def test_a_crash_mid_run_is_reported_with_a_reproducer(qemu_path: Path, tmp_path
     text = first.reproducer.read_text()
     assert "# finding: crash" in text and text.count("\n") > 100
     assert replay(first.reproducer, qemu=qemu_path, timeout=10) is None
+
+
+def test_a_qemu_that_stops_answering_is_a_hang(qemu_path: Path, tmp_path: Path) -> None:
+    from tangolab.qtest import QTestTimeout
+    from tangolab.torture.fuzz import Session, classify
+
+    session = Session(qemu_path, tmp_path, timeout=1.0, batch=4)
+    pid = session.machine.pid
+    assert pid is not None
+    os.kill(pid, signal.SIGSTOP)  # a QEMU stuck in a loop, as qtest sees it
+    try:
+        with pytest.raises(QTestTimeout) as e:
+            for _ in range(4):
+                session.send(("q", "readl 0x4010c"))
+        assert classify(e.value) == "hang"
+    finally:
+        session.kill()
+    assert not Path(f"/proc/{pid}").exists()  # killed and reaped

@@ -580,7 +580,7 @@ class Session:
         return self.machine.stderr()
 
 
-def _classify(e: QTestError) -> str:
+def classify(e: QTestError) -> str:
     if isinstance(e, QTestTimeout):
         return "hang"
     if isinstance(e, QemuExited):
@@ -631,7 +631,7 @@ def fuzz(
                 stderr = session.kill()
                 report.findings.append(
                     _save(
-                        Finding(_classify(e), e.summary, session.sent, stderr_tail=_tail(stderr)),
+                        Finding(classify(e), e.summary, session.sent, stderr_tail=_tail(stderr)),
                         session,
                         out_dir,
                         seed,
@@ -707,7 +707,7 @@ def replay(path: Path, *, qemu: Path, timeout: float = 10.0) -> Finding | None:
             session.machine.qmp("query-status")
         except QTestError as e:
             stderr = session.kill()
-            return Finding(_classify(e), e.summary, session.sent, stderr_tail=_tail(stderr))
+            return Finding(classify(e), e.summary, session.sent, stderr_tail=_tail(stderr))
         code, stderr = session.close()
         bad = SANITIZER.search(stderr)
         if bad is not None or code not in (0, None):
