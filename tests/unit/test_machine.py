@@ -136,7 +136,7 @@ def test_console_log_and_stderr_kept_in_private_run_dir(fake_build: Path) -> Non
 
 def test_command_line_reflects_options(fake_build: Path, tmp_path: Path) -> None:
     nand = tmp_path / "nand,0.img"
-    nand.write_bytes(b"\xff" * 4096)
+    nand.write_bytes(b"\xff" * (64 * 2112))  # one block: the chip takes whole blocks
     m = Machine(
         build=fake_build,
         memory=256,
