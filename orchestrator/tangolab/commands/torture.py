@@ -10,14 +10,16 @@ Killed runs leave nothing behind
 runs ``tangolab boot --run "sleep 30"`` N times (every other run with
 ``--scratch-nand 64``, an erased NAND image in the run directory; with
 ``--kinds boot,nand,experiment`` also one-cell ``tangolab experiment`` runs,
-whose cell boots on a temporary image) and kills
-each orchestrator with SIGINT, SIGTERM and SIGKILL in turn, after a seeded
+whose cell boots on a temporary image) and kills each orchestrator with
+SIGINT, SIGTERM and SIGKILL in turn, after a seeded
 random delay (uniform in 0..``--max-delay`` s from the start; with
 ``--after-qemu``, from the moment its QEMU process exists). After each kill
 it checks that run's own leftovers: a QEMU process (found by its run
 directory, never other QEMU processes on the host), an entry in
 ``tangolab ps``, a socket, ``instance.json`` or scratch image in the run
-directory, a Python traceback on the output. It prints one line per run and
+directory, a temporary image of an experiment cell, a Python traceback from
+tangolab's code on the output (Ctrl-C during the interpreter's own start-up,
+before any tangolab code runs, is only noted). It prints one line per run and
 the leftovers per signal, and exits 1 if any run left something (the run
 directory and the orchestrator's output are kept in ``build/torture/kill``).
 One run takes a few seconds; runs go one after another (one QEMU at a time).
@@ -27,7 +29,15 @@ command, which stops QEMU (QMP ``quit``, SIGTERM, SIGKILL) and removes its
 sockets, scratch image and registry entry. On SIGKILL the kernel sends QEMU
 SIGTERM (PR_SET_PDEATHSIG, set between fork and exec) and QEMU removes its
 sockets as it exits; the dead entry and the scratch image are pruned by the
-next ``tangolab ps`` (any listing of instances).
+next ``tangolab ps`` (any listing of instances), which also marks a live
+QEMU whose orchestrator is gone as ``(orphaned)``. Known leak: a SIGKILLed
+``tangolab experiment`` leaves its cell's temporary image directory
+(``/tmp/tangolab-cell-*``) behind.
+
+Bad input: ``tangolab boot --nand IMG`` checks the image's size exactly
+before QEMU starts (whole 135168-byte blocks, a power of 2 up to 1024, the
+same as ``-global onfi-nand.blocks`` if given; otherwise that is set from the
+image) and refuses a bad one in one line, leaving it untouched.
 
 A seeded fuzzer against the device models
 -----------------------------------------
@@ -35,21 +45,30 @@ A seeded fuzzer against the device models
     tangolab torture fuzz --ops 200000 --seed 1 [--asan QEMU_BINARY]
     tangolab torture fuzz --replay build/torture/fuzz/seed1-crash.qtest
 
-drives the tango4 machine under qtest (no guest, virtual clock) with random
-but mostly well-formed MMIO: sbox resets and routes, memory-channel programs
-into RAM (single, double, rectangle; random addresses and counts; STOP),
-NFC configurations and FLASH_CMD (with aborts), PBUS chip cycles, PAD_MODE,
-with malformed accesses (random offsets, widths and values) mixed in, clock
-steps, and QMP ``qom-set`` of the fault properties (sbox latency, jitter,
-seed, bandwidth; channel irq-delay-ns; chip timings) at random moments,
-within and outside their ranges (a refusal is fine, a crash is not). It
-prints operations per second and every finding: QEMU exiting (crash, abort,
-assertion, sanitizer report) or not answering in time. The qtest requests
-of a run are logged; on a finding the log is saved as ``<seed>-<kind>.qtest``
-(QMP requests as ``# qmp`` lines), and ``--replay FILE`` sends it again to a
-fresh QEMU. ``--asan`` runs another QEMU binary (e.g. one built with
-``--enable-asan --enable-ubsan``); its sanitizer reports end up in the
-finding. Exit status 1 if there was a finding.
+drives the tango4 machine under qtest (no guest, virtual clock; 64 MiB of
+RAM, two 16-block NAND chips on scratch images) with random but mostly
+well-formed MMIO: sbox resets and routes, memory-channel programs into RAM
+(single, double, rectangle; random addresses and counts; STOP), whole
+transfers channel to channel and through the loopback, the NAND driver's
+page program and read with a random abort, PAD_MODE switch or torn-down
+route, NFC configurations and FLASH_CMD, PBUS chip cycles and whole ONFI
+command sequences, with malformed accesses (random offsets, widths and
+values in and around every block) mixed in, guest memory writes, clock
+steps, and QMP at random moments: ``qom-set`` of the fault properties (sbox
+latency-ns, jitter, jitter-ns, seed, bandwidth; channel irq-delay-ns; chip
+t-r/t-prog/t-bers-ns, fail-next-*, mark-bad, flip-bits, power-cut) within
+and outside their ranges (a refusal is fine, a crash is not),
+``qom-get`` of counters and ``system_reset``. A fresh QEMU is started every
+``--session-ops`` operations. It prints operations per second (25000 to
+45000 on 2 cores) and every finding: QEMU exiting (crash, abort, assertion),
+a sanitizer report on its stderr, or no answer within ``--timeout``. The
+requests of a session are logged; on a finding the log is saved as
+``seed<S>-<n>-<kind>.qtest`` (qtest lines as sent, ``# flush`` after each
+batch, QMP requests as ``# qmp JSON`` lines), and ``--replay FILE`` sends it
+again, batch by batch, to a fresh QEMU set up the same way. ``--asan`` runs
+another QEMU binary (e.g. one built with ``--enable-asan --enable-ubsan``)
+with ASAN_OPTIONS/UBSAN_OPTIONS set so its reports reach the finding. Exit
+status 1 if there was a finding.
 """
 
 from __future__ import annotations
