@@ -132,7 +132,7 @@ def test_a_crash_mid_run_is_reported_with_a_reproducer(qemu_path: Path, tmp_path
     report = fuzz(200_000, 3, qemu=wrapper, out_dir=out, session_ops=200_000)
     assert report.findings, "the crash was not seen"
     first = report.findings[0]
-    assert first.kind == "crash" and "QEMU" in first.summary, first
+    assert first.kind == "crash", first
     assert first.reproducer is not None and first.reproducer.parent == out
     text = first.reproducer.read_text()
     assert "# finding: crash" in text and text.count("\n") > 100
@@ -155,3 +155,50 @@ def test_a_qemu_that_stops_answering_is_a_hang(qemu_path: Path, tmp_path: Path) 
     finally:
         session.kill()
     assert not Path(f"/proc/{pid}").exists()  # killed and reaped
+
+
+@pytest.mark.parametrize(
+    "addr_cycles",
+    [(0xD4, 0x0C, 0x19, 0x01), (0x00, 0x00, 0xFF, 0xFF)],
+    ids=["column-3284", "row-65535"],
+)
+@pytest.mark.xfail(
+    strict=True,
+    reason="finding (issue 14, torture fuzz --migrate, seed 1): onfi-nand's PROGRAM (0x80) "
+    "stores the column and row of its 4 address cycles unchecked (data input beyond the page "
+    "is dropped, so the guest sees nothing wrong), but onfi_nand_post_load() refuses "
+    "col > 2112 and row > pages: the saved state of a reachable machine does not load",
+)
+def test_a_program_beyond_the_page_migrates(
+    qemu_path: Path, tmp_path: Path, addr_cycles: tuple[int, ...]
+) -> None:
+    state = tmp_path / "state.bin"
+    args = ["-m", "64", "-global", f"onfi-nand.blocks={BLOCKS}"]
+    src = QTestMachine(args, qemu=qemu_path, timeout=10)
+    src.start()
+    try:
+        src.writeb(0x2_0000, 0x80)  # PBUS chip 0: PROGRAM (PAD_MODE is raw after reset)
+        for a in addr_cycles:
+            src.writeb(0x2_0004, a)
+        src.migrate_to_file(state)
+    finally:
+        src.close()
+    dst = QTestMachine([*args, "-incoming", f"file:{state}"], qemu=qemu_path, timeout=10)
+    try:
+        dst.start()
+        dst.wait_running()
+        assert dst.qmp("query-status")["status"] == "running"
+    finally:
+        dst.close()
+
+
+def test_a_migrate_line_replays(qemu_path: Path, tmp_path: Path) -> None:
+    """`# migrate` in a reproducer saves and reloads the machine; a clean state replays clean."""
+    script = tmp_path / "m.qtest"
+    script.write_text("writel 0x40008 0x21\nclock_step 1000\n# flush\n# migrate\nreadl 0x40008\n")
+    assert replay(script, qemu=qemu_path, timeout=10) is None
+    cycles = "".join(f"writeb 0x20004 {a:#x}\n" for a in (0xD4, 0x0C, 0x19, 0x01))
+    script.write_text(f"writeb 0x20000 0x80\n{cycles}# migrate\n")  # the finding above
+    found = replay(script, qemu=qemu_path, timeout=10)
+    assert found is not None and found.kind == "migration", found
+    assert "onfi-nand" in found.stderr_tail

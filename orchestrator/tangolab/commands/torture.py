@@ -58,7 +58,10 @@ steps, and QMP at random moments: ``qom-set`` of the fault properties (sbox
 latency-ns, jitter, jitter-ns, seed, bandwidth; channel irq-delay-ns; chip
 t-r/t-prog/t-bers-ns, fail-next-*, mark-bad, flip-bits, power-cut) within
 and outside their ranges (a refusal is fine, a crash is not),
-``qom-get`` of counters and ``system_reset``. A fresh QEMU is started every
+``qom-get`` of counters and ``system_reset``; with ``--migrate``, also
+migration to a file and back into a fresh QEMU (``# migrate`` in a
+reproducer; a state the models refuse to load is a finding). A fresh QEMU
+is started every
 ``--session-ops`` operations. It prints operations per second (25000 to
 45000 on 2 cores) and every finding: QEMU exiting (crash, abort, assertion),
 a sanitizer report on its stderr, or no answer within ``--timeout``. The
@@ -190,6 +193,7 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
         session_ops=args.session_ops,
         batch=args.batch,
         timeout=args.timeout,
+        migrate=args.migrate,
         progress=progress,
     )
     print(
@@ -279,6 +283,12 @@ def register(sub: Any) -> None:
     f.add_argument("--batch", type=_count, default=32, metavar="N", help="qtest lines a write (32)")
     f.add_argument(
         "--timeout", type=positive_float, default=10.0, metavar="S", help="a hang after S s (10)"
+    )
+    f.add_argument(
+        "--migrate",
+        action="store_true",
+        help="also save the machine and load it into a fresh QEMU at random moments "
+        "(a state the models refuse to load is a finding)",
     )
     f.add_argument("--out", metavar="DIR", help="reproducers (default build/torture/fuzz)")
     f.add_argument("--quiet", "-q", action="store_true", help="no progress lines")

@@ -76,13 +76,17 @@ SANITIZER = re.compile(
 PROGRESS_EVERY = 50_000
 
 
+class MigrationFailed(QTestError):
+    """Saving the machine failed, or a fresh QEMU refused the saved state."""
+
+
 class FuzzError(TangolabError):
     """The fuzzer could not run (no QEMU, a replay file it cannot read)."""
 
 
 @dataclass
 class Finding:
-    kind: str  # crash, hang, qtest-error, sanitizer
+    kind: str  # crash, hang, migration, qtest-error, sanitizer
     summary: str
     ops: int  # operations sent in the session before it was seen
     reproducer: Path | None = None
@@ -108,7 +112,7 @@ Op = tuple[str, Any]  # ("q", "writel 0x... 0x...") or ("qmp", (command, argumen
 class Generator:
     """Random operations from Random(seed); `ops()` yields lists of them."""
 
-    def __init__(self, rng: random.Random) -> None:
+    def __init__(self, rng: random.Random, *, migrate: bool = False) -> None:
         self.rng = rng
         self.kinds: list[Callable[[], list[Op]]] = []
         weights: list[float] = []
@@ -133,6 +137,7 @@ class Generator:
             (self.qmp_fault, 1.2),
             (self.qmp_counter, 0.3),
             (self.qmp_reset, 0.05),
+            (self.migrate, 0.05 if migrate else 0.0),
         ):
             self.kinds.append(fn)
             weights.append(w)
@@ -504,6 +509,10 @@ class Generator:
     def qmp_reset(self) -> list[Op]:
         return [("qmp", ("system_reset", {}))]
 
+    def migrate(self) -> list[Op]:
+        """Save the whole machine to a file and go on in a fresh QEMU loaded from it."""
+        return [("migrate", None)]
+
 
 class Session:
     """One QEMU under qtest, with the log of everything sent to it."""
@@ -528,11 +537,69 @@ class Session:
         args = ["-m", str(RAM_MIB), "-global", f"onfi-nand.blocks={BLOCKS}"]
         for cs, image in enumerate(images):
             args += ["-drive", f"if=mtd,index={cs},format=raw,file={image}"]
+        self.args = args
+        self.qemu = qemu
+        self.timeout = timeout
+        self.migrations = 0
         self.machine = QTestMachine(args, qemu=qemu, timeout=timeout, guest_errors=False)
         self.machine.start()
 
+    def migrate(self) -> None:
+        """Migrate to a file, stop this QEMU, load the file into a fresh one
+        (same images) and set its clock to where the first one was."""
+        self.flush()
+        self.log.append("# migrate")
+        self.sent += 1
+        old = self.machine
+        now = int(old.command("clock_step", 1)[0])
+        state = self.workdir / "state.bin"
+        try:
+            old.migrate_to_file(state)
+        except QmpCommandError as e:
+            raise MigrationFailed(f"migrate to a file refused: {e}") from None
+        except QmpError as e:
+            raise MigrationFailed(
+                f"QMP during the migration: {e}", stderr_tail=old.stderr_tail()
+            ) from None
+        except QTestError as e:
+            if isinstance(e, (QemuExited, QTestTimeout)):
+                raise
+            raise MigrationFailed(e.summary, stderr_tail=e.stderr_tail) from None
+        proc = old._proc
+        old.close()
+        if proc is not None and proc.poll() not in (0, None):
+            raise MigrationFailed(
+                f"the source QEMU exited with status {proc.poll()} after the migration",
+                stderr_tail=_tail(old.stderr()),
+            )
+        incoming = [*self.args, "-incoming", f"file:{state}"]
+        self.machine = QTestMachine(
+            incoming, qemu=self.qemu, timeout=self.timeout, guest_errors=False
+        )
+        try:
+            self.machine.start()
+            self.machine.wait_running()
+        except QmpError as e:
+            raise MigrationFailed(
+                f"a fresh QEMU loading the saved state: QMP {e}",
+                stderr_tail=self.machine.stderr_tail(),
+                returncode=self.returncode(),
+            ) from None
+        except QTestError as e:
+            raise MigrationFailed(
+                f"a fresh QEMU did not take the saved state: {e.summary}",
+                stderr_tail=e.stderr_tail,
+                returncode=e.returncode,
+            ) from None
+        self.machine.command("clock_set", now)
+        state.unlink()
+        self.migrations += 1
+
     def send(self, op: Op) -> None:
         kind, what = op
+        if kind == "migrate":
+            self.migrate()
+            return
         if kind == "q":
             self.pending.append(what)
             self.log.append(what)
@@ -544,13 +611,24 @@ class Session:
         self.log.append("# qmp " + json.dumps({"execute": command, "arguments": arguments}))
         self.sent += 1
         try:
-            self.machine.qmp(command, **arguments)
+            self.qmp(command, **arguments)
         except QmpCommandError:
             self.refused += 1
+
+    def qmp(self, command: str, **arguments: Any) -> Any:
+        """A QMP command; QEMU going away or not answering raise QTestError."""
+        try:
+            return self.machine.qmp(command, **arguments)
+        except QmpCommandError:
+            raise
         except QmpError as e:
-            if not self.machine.alive():
-                raise QemuExited(f"QEMU exited during QMP {command}: {e}") from None
-            raise QTestTimeout(f"QMP {command} got no answer: {e}") from None
+            m = self.machine
+            cls = QTestTimeout if m.alive() else QemuExited
+            raise cls(
+                f"QMP {command}: {e}",
+                stderr_tail=m.stderr_tail(),
+                returncode=self.returncode(),
+            ) from None
 
     def flush(self) -> None:
         if not self.pending:
@@ -581,6 +659,8 @@ class Session:
 
 
 def classify(e: QTestError) -> str:
+    if isinstance(e, MigrationFailed):
+        return "migration"
     if isinstance(e, QTestTimeout):
         return "hang"
     if isinstance(e, QemuExited):
@@ -601,12 +681,15 @@ def fuzz(
     session_ops: int = 20_000,
     batch: int = 32,
     timeout: float = 10.0,
+    migrate: bool = False,
     progress: Callable[[FuzzReport], None] | None = None,
 ) -> FuzzReport:
-    """Run `ops` operations from Random(seed); reproducers go to `out_dir`."""
+    """Run `ops` operations from Random(seed); reproducers go to `out_dir`.
+    With `migrate`, the machine is also saved and loaded into a fresh QEMU
+    at random moments (a refused state is a finding)."""
     if not qemu.is_file() or not os.access(qemu, os.X_OK):
         raise FuzzError(f"no QEMU binary at {qemu}: run `tangolab build qemu` or give --asan")
-    gen = Generator(random.Random(seed))
+    gen = Generator(random.Random(seed), migrate=migrate)
     report = FuzzReport()
     t0 = time.monotonic()
     workdir = Path(tempfile.mkdtemp(prefix="tangolab-fuzz-"))
@@ -626,7 +709,7 @@ def fuzz(
                         report.seconds = time.monotonic() - t0
                         progress(report)
                 session.flush()
-                session.machine.qmp("query-status")
+                session.qmp("query-status")
             except QTestError as e:
                 stderr = session.kill()
                 report.findings.append(
@@ -681,6 +764,8 @@ def read_reproducer(path: Path) -> Iterator[Op | None]:
             continue
         if line == "# flush":
             yield None
+        elif line == "# migrate":
+            yield ("migrate", None)
         elif line.startswith("# qmp "):
             try:
                 msg = json.loads(line[6:])
@@ -704,7 +789,7 @@ def replay(path: Path, *, qemu: Path, timeout: float = 10.0) -> Finding | None:
                 else:
                     session.send(op)
             session.flush()
-            session.machine.qmp("query-status")
+            session.qmp("query-status")
         except QTestError as e:
             stderr = session.kill()
             return Finding(classify(e), e.summary, session.sent, stderr_tail=_tail(stderr))
