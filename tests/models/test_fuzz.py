@@ -202,3 +202,43 @@ def test_a_migrate_line_replays(qemu_path: Path, tmp_path: Path) -> None:
     found = replay(script, qemu=qemu_path, timeout=10)
     assert found is not None and found.kind == "migration", found
     assert "onfi-nand" in found.stderr_tail
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="finding (issue 14, torture fuzz --migrate, seed 5): when a page read has sent "
+    "all its data, tango4_nfc goes back to NFC_IDLE but keeps olen (= the page's data bytes); "
+    "tango4_nfc_post_load() requires olen == 0 unless the state is NFC_READ_SEND, so the "
+    "machine cannot be migrated after any completed DMA page read",
+)
+def test_the_machine_migrates_after_a_page_read(qemu_path: Path, tmp_path: Path) -> None:
+    state = tmp_path / "state.bin"
+    args = ["-m", "64", "-global", f"onfi-nand.blocks={BLOCKS}"]
+    src = QTestMachine(args, qemu=qemu_path, timeout=10)
+    src.start()
+    try:
+        for addr, value in [
+            (0x2_08F0, 1 << 31),  # PAD_MODE: NFC
+            (0x2_C014, 0 << 24 | 1 << 16 | 2 << 8 | 4),  # XFER_CFG: cs 0, 1 page, 2 steps, 4 meta
+            (0x2_C018, 1028 << 16 | 14),  # PKT_0_CFG
+            (0x2_C01C, 1024 << 16 | 14),  # PKT_N_CFG
+            (0x2_C020, 2048 << 16 | 6),  # BB_CFG
+            (0x2_C024, 5),  # ADDR_PAGE
+            (0x4_0008, 3),  # sbox: port 1 (channel 1 takes) <- port 3 (NFC)
+            (0x2_C004, 1),  # FLASH_CMD: read page
+            (0x4_0140, 0x8010_0000),  # channel 1: 2048 bytes into RAM
+            (0x4_0144, 2048),
+            (0x4_014C, 1 << 1 | 1),
+        ]:
+            src.writel(addr, value)
+        src.clock_step(300_000)
+        assert src.readl(0x2_C000) & (1 << 31)  # CMD_READY: the read is over
+        src.migrate_to_file(state)
+    finally:
+        src.close()
+    dst = QTestMachine([*args, "-incoming", f"file:{state}"], qemu=qemu_path, timeout=10)
+    try:
+        dst.start()
+        dst.wait_running()
+    finally:
+        dst.close()
