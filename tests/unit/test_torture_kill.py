@@ -156,11 +156,12 @@ def test_listing_prunes_an_unowned_run_dir_but_not_a_locked_one(tmp_path: Path) 
 
 
 def test_ps_marks_an_instance_whose_orchestrator_is_gone(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from tangolab.cli import main
 
     build = tmp_path / "build"
+    monkeypatch.setenv("TANGOLAB_BUILD", str(build))  # main() sets it: restored afterwards
     runs = build / "runs"
     (runs / "orphan").mkdir(parents=True)
     qemu = subprocess.Popen(["sleep", "30"])  # stands in for a QEMU that outlived its owner
