@@ -60,6 +60,8 @@ NUM_CS = 4
 MAX_DELAY_NS = 1_000_000_000
 #: sbox bandwidth: 0 (unlimited) or at least this many bytes/s
 MIN_BANDWIDTH = 1024
+#: ... and at most (1 TB/s)
+MAX_BANDWIDTH = 10**12
 #: how the sbox draws each burst's latency (tango4-sbox `jitter`)
 JITTERS = ("none", "uniform", "exponential")
 U64_MAX = (1 << 64) - 1
@@ -304,7 +306,7 @@ class Faults:
                 bps = parse_bandwidth(bps)
             except ValueError as e:
                 raise FaultValueError(f"route bandwidth: {e}") from None
-        value = _uint("route bandwidth (bytes/s)", bps, U64_MAX)
+        value = _uint("route bandwidth (bytes/s)", bps, MAX_BANDWIDTH)
         if 0 < value < MIN_BANDWIDTH:
             raise FaultValueError(
                 f"route bandwidth {value} B/s is too low: 0 (unlimited) or at least "

@@ -1219,10 +1219,13 @@ static int onfi_nand_post_load(void *opaque, int version_id)
 {
     OnfiNandState *s = opaque;
 
+    /*
+     * col and row hold what the guest's address cycles said, in range or
+     * not: every use checks them, so any value is a state the chip can be in.
+     */
     if (s->cmd > CMD_NONE || s->naddr > ONFI_ADDR_CYCLES ||
         s->out > OUT_STATUS || s->out_saved > OUT_STATUS ||
-        s->busy_op > OP_RESET || s->col > ONFI_PAGE_TOTAL ||
-        s->row > s->pages || s->busy_row >= s->pages ||
+        s->busy_op > OP_RESET || s->busy_row >= s->pages ||
         s->t_r_ns > ONFI_T_MAX_NS || s->t_prog_ns > ONFI_T_MAX_NS ||
         s->t_bers_ns > ONFI_T_MAX_NS || s->busy_start < 0 ||
         s->busy_start > s->busy_end) {

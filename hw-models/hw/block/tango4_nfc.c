@@ -415,6 +415,7 @@ static bool tango4_nfc_step(Tango4NfcState *s)
             return n != 0;
         }
         s->state = NFC_IDLE;
+        s->olen = s->opos = 0;
         trace_tango4_nfc_cmd_done("read", l.cs, s->cur_page, 0);
         return true;
     }

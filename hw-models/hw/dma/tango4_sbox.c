@@ -617,7 +617,7 @@ static const SboxSetting sbox_settings[] = {
       "Spread of the latency of each burst, in ns: the half-width "
       "(uniform) or the mean of the added delay (exponential)" },
     { "bandwidth", offsetof(Tango4SboxState, bandwidth),
-      TANGO4_SBOX_MIN_BANDWIDTH, UINT64_MAX,
+      TANGO4_SBOX_MIN_BANDWIDTH, TANGO4_SBOX_MAX_BANDWIDTH,
       "Bytes per second through each route, 0 = unlimited" },
 };
 
@@ -713,7 +713,8 @@ static int sbox_post_load(void *opaque, int version_id)
     if (s->latency_ns > TANGO4_SBOX_MAX_LATENCY_NS ||
         s->jitter_ns > TANGO4_SBOX_MAX_LATENCY_NS ||
         s->jitter >= TANGO4_SBOX_JITTER__MAX ||
-        (s->bandwidth && s->bandwidth < TANGO4_SBOX_MIN_BANDWIDTH)) {
+        (s->bandwidth && s->bandwidth < TANGO4_SBOX_MIN_BANDWIDTH) ||
+        s->bandwidth > TANGO4_SBOX_MAX_BANDWIDTH) {
         return -EINVAL;
     }
     for (p = 0; p <= TANGO4_SBOX_MAX_PORT; p++) {

@@ -46,6 +46,8 @@ OBJECT_DECLARE_SIMPLE_TYPE(Tango4SboxState, TANGO4_SBOX)
 /* Largest latency-ns or jitter-ns accepted (1 s), smallest bandwidth. */
 #define TANGO4_SBOX_MAX_LATENCY_NS   1000000000ULL
 #define TANGO4_SBOX_MIN_BANDWIDTH    1024ULL
+/* ... and largest (1 TB/s: a negative QMP value does not wrap past it) */
+#define TANGO4_SBOX_MAX_BANDWIDTH    1000000000000ULL
 
 /* How the latency of each burst is drawn (the "jitter" property). */
 typedef enum Tango4SboxJitter {
