@@ -15,7 +15,6 @@ instructions, so a cell gives the same result every time.
 from __future__ import annotations
 
 import re
-import tempfile
 import time
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
@@ -24,7 +23,6 @@ from typing import Any
 from tangolab.errors import ExperimentError, UsageError
 from tangolab.machine import Machine
 from tangolab.nand.check import PageStatus, check_image
-from tangolab.nand.image import write_erased_image
 from tangolab.nand.layout import EccLayout, Geometry, PageLayout, compute_layout
 from tangolab.nand.pattern import PatternExpectation
 
@@ -276,7 +274,7 @@ def _section(log: str, name: str, following: str) -> str:
     return log[start:end]
 
 
-def run_cell(spec: CellSpec, workdir: Path | None = None) -> CellResult:
+def run_cell(spec: CellSpec) -> CellResult:
     """Boot a guest on a fresh image that runs the cell from its init, before
     any host input, so that under -icount the result repeats exactly."""
     spec.check()
@@ -295,23 +293,20 @@ def run_cell(spec: CellSpec, workdir: Path | None = None) -> CellResult:
         "tango4-sbox.latency-ns": spec.latency_ns,
     }
     extra = [a for k, v in settings.items() for a in ("-global", f"{k}={v}")]
-    with tempfile.TemporaryDirectory(prefix="tangolab-cell-", dir=workdir) as tmp:
-        image = Path(tmp) / "nand.img"
-        write_erased_image(image, geometry.image_size, force=True)
-        m = Machine(
-            name=f"cell-{spec.policy}-{spec.latency_ns}-{spec.seed}-{time.monotonic_ns() % 10**9}",
-            nand=image,
-            icount=spec.icount,
-            append=f"loglevel=1 tangolab.cell={cell}",
-            extra_args=extra,
-            boot_timeout=max(300.0, spec.timeout_s),
-        )
-        m.start()
-        try:
-            log = m.console_log.read_text(errors="replace").replace("\r", "")
-            s1 = _sbox_counters(m)
-        finally:
-            m.close()
+    # The image lives in the machine's run directory (removed with it, and
+    # by `tangolab ps` if the orchestrator is killed); it is checked while
+    # the guest idles at its shell, every page already written through.
+    m = Machine(
+        name=f"cell-{spec.policy}-{spec.latency_ns}-{spec.seed}-{time.monotonic_ns() % 10**9}",
+        scratch_nand=spec.blocks,
+        icount=spec.icount,
+        append=f"loglevel=1 tangolab.cell={cell}",
+        extra_args=extra,
+        boot_timeout=max(300.0, spec.timeout_s),
+    )
+    m.start()
+    try:
+        log = m.console_log.read_text(errors="replace").replace("\r", "")
         rd = _Readings(
             parse_summary(_section(log, "write", "verify")),
             parse_summary(_section(log, "verify", "after")),
@@ -319,9 +314,12 @@ def run_cell(spec: CellSpec, workdir: Path | None = None) -> CellResult:
                 parse_counters(_section(log, "before", "write")),
                 parse_counters(_section(log, "after", "end")),
             ),
-            ({}, s1),  # the box counts from boot: nothing is lost before the cell
+            ({}, _sbox_counters(m)),  # the box counts from boot: nothing is lost before
         )
-        res = _result(spec, rd, image, layout, start, t0)
+        assert m.nand is not None
+        res = _result(spec, rd, Path(m.nand), layout, start, t0)
+    finally:
+        m.close()
     return replace(res, wall_s=round(time.monotonic() - t0, 2))
 
 
