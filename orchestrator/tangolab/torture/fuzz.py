@@ -723,6 +723,9 @@ def fuzz(
                 )
                 report.qmp_refused += session.refused
                 continue
+            except BaseException:  # Ctrl-C, a bug: QEMU and its files go in any case
+                session.kill()
+                raise
             report.qmp_refused += session.refused
             code, stderr = session.close()
             bad = SANITIZER.search(stderr)
@@ -793,6 +796,9 @@ def replay(path: Path, *, qemu: Path, timeout: float = 10.0) -> Finding | None:
         except QTestError as e:
             stderr = session.kill()
             return Finding(classify(e), e.summary, session.sent, stderr_tail=_tail(stderr))
+        except BaseException:
+            session.kill()
+            raise
         code, stderr = session.close()
         bad = SANITIZER.search(stderr)
         if bad is not None or code not in (0, None):
