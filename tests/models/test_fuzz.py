@@ -75,13 +75,9 @@ def test_bad_qmp_values_are_refused_and_change_nothing(
 # --- regression tests of findings ----------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="finding (issue 14): tango4-sbox bandwidth takes a negative QMP value: QEMU's "
-    "uint64 input visitor wraps -5 to 2**64-5, which passes the 'at least 1024' check "
-    "(the upper limit is UINT64_MAX), so the route runs unlimited without an error",
-)
 def test_a_negative_bandwidth_is_refused(tango4: QTestMachine) -> None:
+    """Finding (issue 14, fixed in 5e08f23): QEMU's uint64 visitor wraps -5 to
+    2**64-5, which passed the 'at least 1024' check: the route ran unlimited."""
     tango4.qom_set("/machine/sbox", "bandwidth", 10**6)
     with pytest.raises(QmpCommandError):
         tango4.qom_set("/machine/sbox", "bandwidth", -5)
@@ -162,16 +158,12 @@ def test_a_qemu_that_stops_answering_is_a_hang(qemu_path: Path, tmp_path: Path) 
     [(0xD4, 0x0C, 0x19, 0x01), (0x00, 0x00, 0xFF, 0xFF)],
     ids=["column-3284", "row-65535"],
 )
-@pytest.mark.xfail(
-    strict=True,
-    reason="finding (issue 14, torture fuzz --migrate, seed 1): onfi-nand's PROGRAM (0x80) "
-    "stores the column and row of its 4 address cycles unchecked (data input beyond the page "
-    "is dropped, so the guest sees nothing wrong), but onfi_nand_post_load() refuses "
-    "col > 2112 and row > pages: the saved state of a reachable machine does not load",
-)
 def test_a_program_beyond_the_page_migrates(
     qemu_path: Path, tmp_path: Path, addr_cycles: tuple[int, ...]
 ) -> None:
+    """Finding (issue 14, torture fuzz --migrate, seed 1; fixed in 5e08f23): a
+    PROGRAM's address cycles beyond the page or the chip left a state that
+    onfi_nand_post_load() refused."""
     state = tmp_path / "state.bin"
     args = ["-m", "64", "-global", f"onfi-nand.blocks={BLOCKS}"]
     src = QTestMachine(args, qemu=qemu_path, timeout=10)
@@ -193,25 +185,43 @@ def test_a_program_beyond_the_page_migrates(
 
 
 def test_a_migrate_line_replays(qemu_path: Path, tmp_path: Path) -> None:
-    """`# migrate` in a reproducer saves and reloads the machine; a clean state replays clean."""
+    """`# migrate` in a reproducer saves the machine and loads it into a fresh
+    QEMU, which goes on from there (the route written before is still set)."""
     script = tmp_path / "m.qtest"
-    script.write_text("writel 0x40008 0x21\nclock_step 1000\n# flush\n# migrate\nreadl 0x40008\n")
-    assert replay(script, qemu=qemu_path, timeout=10) is None
     cycles = "".join(f"writeb 0x20004 {a:#x}\n" for a in (0xD4, 0x0C, 0x19, 0x01))
-    script.write_text(f"writeb 0x20000 0x80\n{cycles}# migrate\n")  # the finding above
-    found = replay(script, qemu=qemu_path, timeout=10)
+    script.write_text(
+        f"writel 0x40008 0x21\nclock_step 1000\n# flush\nwriteb 0x20000 0x80\n{cycles}"
+        "# migrate\nreadl 0x40008\n# flush\n# migrate\n"
+    )
+    assert replay(script, qemu=qemu_path, timeout=10) is None
+
+
+def test_a_refused_state_is_a_migration_finding(qemu_path: Path, tmp_path: Path) -> None:
+    """A fresh QEMU that cannot load the saved state (here: its switch box has
+    another fifo-depth) is a finding of kind "migration" carrying QEMU's reason."""
+    from tangolab.torture import fuzz as fuzz_module
+
+    script = tmp_path / "m.qtest"
+    script.write_text("writel 0x40008 0x21\n# flush\n# migrate\n")
+
+    class OtherChips(fuzz_module.Session):
+        def migrate(self) -> None:
+            self.args = [*self.args, "-global", "tango4-sbox.fifo-depth=1024"]
+            super().migrate()
+
+    real = fuzz_module.Session
+    fuzz_module.Session = OtherChips  # type: ignore[misc]
+    try:
+        found = replay(script, qemu=qemu_path, timeout=10)
+    finally:
+        fuzz_module.Session = real  # type: ignore[misc]
     assert found is not None and found.kind == "migration", found
-    assert "onfi-nand" in found.stderr_tail
+    assert "tango4-sbox" in found.stderr_tail, found
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="finding (issue 14, torture fuzz --migrate, seed 5): when a page read has sent "
-    "all its data, tango4_nfc goes back to NFC_IDLE but keeps olen (= the page's data bytes); "
-    "tango4_nfc_post_load() requires olen == 0 unless the state is NFC_READ_SEND, so the "
-    "machine cannot be migrated after any completed DMA page read",
-)
 def test_the_machine_migrates_after_a_page_read(qemu_path: Path, tmp_path: Path) -> None:
+    """Finding (issue 14, torture fuzz --migrate, seed 5; fixed in 5e08f23): after
+    a page read had sent its data, the NFC kept olen and post_load refused it."""
     state = tmp_path / "state.bin"
     args = ["-m", "64", "-global", f"onfi-nand.blocks={BLOCKS}"]
     src = QTestMachine(args, qemu=qemu_path, timeout=10)
