@@ -198,8 +198,8 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
     )
     print(
         f"{report.ops} operations in {report.seconds:.1f} s: {report.ops_per_second:.0f} ops/s "
-        f"(seed {args.seed}, {report.sessions} QEMU sessions, {report.qmp_refused} QMP "
-        f"refusals, QEMU {qemu})"
+        f"(seed {args.seed}, {report.sessions} QEMU sessions, {report.migrations} migrations, "
+        f"{report.qmp_refused} QMP refusals, QEMU {qemu})"
     )
     print(f"findings: {len(report.findings)}")
     for f in report.findings:

@@ -99,6 +99,7 @@ class FuzzReport:
     seconds: float = 0.0
     sessions: int = 0
     qmp_refused: int = 0
+    migrations: int = 0
     findings: list[Finding] = field(default_factory=list)
 
     @property
@@ -722,11 +723,13 @@ def fuzz(
                     )
                 )
                 report.qmp_refused += session.refused
+                report.migrations += session.migrations
                 continue
             except BaseException:  # Ctrl-C, a bug: QEMU and its files go in any case
                 session.kill()
                 raise
             report.qmp_refused += session.refused
+            report.migrations += session.migrations
             code, stderr = session.close()
             bad = SANITIZER.search(stderr)
             if bad is not None or code not in (0, None):
