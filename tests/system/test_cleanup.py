@@ -32,14 +32,9 @@ def test_killed_boot_leaves_nothing(sig: signal.Signals, delay: float, tmp_path:
     assert not (runs_dir(build_dir()) / result.name).exists()  # clean runs are removed
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="finding (issue 14): experiment/cells.py writes the cell's NAND image into a "
-    "TemporaryDirectory under /tmp (tangolab-cell-*), which a SIGKILLed orchestrator leaves "
-    "behind; Machine(scratch_nand=BLOCKS) would put it in the run directory, which "
-    "`tangolab ps` prunes",
-)
 def test_killed_experiment_leaves_nothing(tmp_path: Path) -> None:
+    """Finding (issue 14, fixed in 056c89f): a SIGKILLed `tangolab experiment` left
+    its cell's NAND image in /tmp/tangolab-cell-*; it now lives in the run directory."""
     plan = KillPlan(index=0, kind="experiment", sig=signal.SIGKILL, delay=1.0, after_qemu=True)
     result = run_once(plan, build_dir(), log_dir=tmp_path, name="test-cleanup-experiment")
     for leftover in result.leftovers:  # ours: remove it whatever the outcome
