@@ -30,9 +30,11 @@ sockets, scratch image and registry entry. On SIGKILL the kernel sends QEMU
 SIGTERM (PR_SET_PDEATHSIG, set between fork and exec) and QEMU removes its
 sockets as it exits; the dead entry and the scratch image are pruned by the
 next ``tangolab ps`` (any listing of instances), which also marks a live
-QEMU whose orchestrator is gone as ``(orphaned)``. Known leak: a SIGKILLed
-``tangolab experiment`` leaves its cell's temporary image directory
-(``/tmp/tangolab-cell-*``) behind.
+QEMU whose orchestrator is gone as ``(orphaned)``. An experiment cell's
+image is a scratch image in its run directory, pruned the same way. Known
+gap: ``tangolab torture fuzz`` SIGKILLed leaves its qtest QEMU running
+(`tangolab.qtest.QTestMachine` sets no PR_SET_PDEATHSIG); Ctrl-C and SIGTERM
+stop it.
 
 Bad input: ``tangolab boot --nand IMG`` checks the image's size exactly
 before QEMU starts (whole 135168-byte blocks, a power of 2 up to 1024, the
