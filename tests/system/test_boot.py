@@ -54,5 +54,6 @@ def test_exit_status_is_reported(tango_machine_module: Machine) -> None:
 
 def test_global_timer_is_the_clocksource(tango_machine_module: Machine) -> None:
     res = tango_machine_module.run(
-        "cat /sys/devices/system/clocksource/clocksource0/current_clocksource", check=True)
+        "cat /sys/devices/system/clocksource/clocksource0/current_clocksource", check=True
+    )
     assert res.output.strip() == "arm_global_timer"

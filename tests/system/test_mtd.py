@@ -24,10 +24,13 @@ def run_ok(m: Machine, cmd: str, timeout: float = 300) -> str:
 
 def test_drivers_probe(tango_machine_module: Machine) -> None:
     m = tango_machine_module
-    out = run_ok(m, "cat /sys/class/mtd/mtd0/type /sys/class/mtd/mtd0/writesize "
-                    "/sys/class/mtd/mtd0/oobsize /sys/class/mtd/mtd0/erasesize "
-                    "/sys/class/mtd/mtd0/size /sys/class/mtd/mtd0/ecc_strength "
-                    "/sys/class/mtd/mtd0/ecc_step_size")
+    out = run_ok(
+        m,
+        "cat /sys/class/mtd/mtd0/type /sys/class/mtd/mtd0/writesize "
+        "/sys/class/mtd/mtd0/oobsize /sys/class/mtd/mtd0/erasesize "
+        "/sys/class/mtd/mtd0/size /sys/class/mtd/mtd0/ecc_strength "
+        "/sys/class/mtd/mtd0/ecc_step_size",
+    )
     assert out.split() == ["nand", "2048", "64", "131072", str(BLOCKS * 131072), "14", "1024"]
     assert run_ok(m, "cat /sys/module/tangox_dma/parameters/teardown").strip() == "client"
 
@@ -41,19 +44,24 @@ def test_mtdinfo_agrees(tango_machine_module: Machine) -> None:
     assert re.search(r"OOB size:\s+64 bytes", out)
 
 
-@pytest.mark.parametrize("module,args", [
-    ("mtd_readtest", ""),
-    ("mtd_pagetest", ""),
-    ("mtd_oobtest", ""),
-    ("mtd_subpagetest", ""),
-    ("mtd_stresstest", "count=200"),
-    ("mtd_nandbiterrs", ""),
-])
+@pytest.mark.parametrize(
+    "module,args",
+    [
+        ("mtd_readtest", ""),
+        ("mtd_pagetest", ""),
+        ("mtd_oobtest", ""),
+        ("mtd_subpagetest", ""),
+        ("mtd_stresstest", "count=200"),
+        ("mtd_nandbiterrs", ""),
+    ],
+)
 def test_kernel_mtd_test_module(tango_machine_module: Machine, module: str, args: str) -> None:
     m = tango_machine_module
     run_ok(m, "dmesg -c > /dev/null")
-    res = m.run(f"modprobe {module} dev=0 {args}; echo modprobe=$?; rmmod {module} 2>/dev/null;"
-                " dmesg", timeout=900)
+    res = m.run(
+        f"modprobe {module} dev=0 {args}; echo modprobe=$?; rmmod {module} 2>/dev/null; dmesg",
+        timeout=900,
+    )
     log = res.output
     status = re.search(r"modprobe=(\d+)", log)
     assert status, log[-2000:]

@@ -48,8 +48,10 @@ def test_ubifs_survives_restart(tangolab_artifacts: Any, tmp_path: Path) -> None
     sums = md5_lines(out)
     assert len(sums) == 9, out
     with boot(tangolab_artifacts, image) as m:
-        out2 = run_ok(m, "ubiattach -m 0 -d 0 && mount -t ubifs ubi0:data /mnt && "
-                         "(cd /mnt && md5sum big dir/*)", timeout=600)
+        out2 = run_ok(
+            m,
+            "ubiattach -m 0 -d 0 && mount -t ubifs ubi0:data /mnt && (cd /mnt && md5sum big dir/*)",
+            timeout=600,
+        )
     sums2 = md5_lines(out2)
     assert sums2 == sums
-
