@@ -183,6 +183,10 @@ class AptRepo:
         stamp = self.root / "updated"
         if stamp.exists() and time.time() - stamp.stat().st_mtime < INDEX_MAX_AGE:
             return
+        step(
+            f"fetching the Debian {self.suite} {self.arch} "
+            f"{'source' if self.sources else 'package'} indexes"
+        )
         try:
             run(
                 ["apt-get", *self.options(), "update"],
@@ -218,6 +222,7 @@ class AptRepo:
         dest.mkdir(parents=True, exist_ok=True)
         dsc = dest / f"{package}_{strip_epoch(version)}.dsc"
         if not dsc.exists():
+            step(f"downloading source package {package} {version}")
             run(
                 ["apt-get", *self.options(), "source", "--download-only", f"{package}={version}"],
                 cwd=dest,
@@ -230,6 +235,7 @@ class AptRepo:
         dest.mkdir(parents=True, exist_ok=True)
         found = list(dest.glob(f"{package}_*{strip_epoch(version).split(':')[-1]}*.deb"))
         if not found:
+            step(f"downloading {package} {version}")
             run(
                 ["apt-get", *self.options(), "download", f"{package}={version}"],
                 cwd=dest,
