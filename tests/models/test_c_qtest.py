@@ -1,8 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Copyright (c) 2026 tangolab developers
 """Run QEMU's C qtest of the tango4 machine (hw-models/tests/qtest/tango4-test.c,
-built into the QEMU tree by qemu-patches/0006) when it has been built:
-`ninja tests/qtest/tango4-test` in the QEMU build directory."""
+added to the QEMU tree by qemu-patches/0006 and built by `tangolab build qemu`)."""
 
 from __future__ import annotations
 
@@ -10,14 +9,14 @@ import os
 import subprocess
 from pathlib import Path
 
-import pytest
+from tangolab.pytest_plugin import skip_or_fail
 
 
 def test_c_qtest(qemu_path: Path) -> None:
     obj = qemu_path.resolve().parent
     binary = obj / "tests" / "qtest" / "tango4-test"
     if not binary.is_file():
-        pytest.skip(f"{binary} not built (ninja -C {obj} tests/qtest/tango4-test)")
+        skip_or_fail(f"{binary} not built: run `tangolab build qemu`")
     env = {**os.environ, "QTEST_QEMU_BINARY": str(qemu_path.resolve())}
     res = subprocess.run(
         [str(binary), "--tap", "-k"], cwd=obj, env=env, capture_output=True, text=True, timeout=120

@@ -95,7 +95,8 @@ def build_qemu(ctx: BuildContext) -> dict[str, Any]:
 
     step("QEMU: build")
     run(
-        ["ninja", "-j", str(ctx.jobs), binary.name],
+        # the machine, and QEMU's C qtest of it (tests/models/test_c_qtest.py)
+        ["ninja", "-j", str(ctx.jobs), binary.name, "tests/qtest/tango4-test"],
         cwd=obj,
         log=log,
         title="build QEMU",
