@@ -112,6 +112,9 @@
 #include <linux/unaligned.h>
 #include <linux/units.h>
 
+#define CREATE_TRACE_POINTS
+#include <trace/events/tango_nand.h>
+
 /* NFC registers */
 #define NFC_STATUS			0x00
 #define   NFC_STATUS_CMD_READY		BIT(31)
@@ -632,9 +635,16 @@ static void tango_dma_callback(void *arg, const struct dmaengine_result *result)
 static int tango_wait_dma(struct tango_nfc *nfc, const char *what, int page)
 {
 	enum dmaengine_tx_result result;
+	unsigned long left;
 
-	if (!wait_for_completion_timeout(&nfc->dma_done,
-					 msecs_to_jiffies(TANGO_DMA_TIMEOUT_MS))) {
+	trace_tango_nand_wait_begin(page, TANGO_NAND_WAIT_DMA, 0);
+	left = wait_for_completion_timeout(&nfc->dma_done,
+					   msecs_to_jiffies(TANGO_DMA_TIMEOUT_MS));
+	result = READ_ONCE(nfc->dma_result);
+	trace_tango_nand_wait_end(page, TANGO_NAND_WAIT_DMA,
+				  !left ? -ETIMEDOUT :
+				  result == DMA_TRANS_NOERROR ? 0 : -EIO);
+	if (!left) {
 		atomic_inc(&nfc->timeouts);
 		atomic_inc(&nfc->timeouts_dma);
 		dev_err(nfc->dev, "tango_nand: %s page %d: timeout waiting for DMA completion\n",
@@ -642,7 +652,6 @@ static int tango_wait_dma(struct tango_nfc *nfc, const char *what, int page)
 		return -ETIMEDOUT;
 	}
 
-	result = READ_ONCE(nfc->dma_result);
 	if (result == DMA_TRANS_NOERROR)
 		return 0;
 
@@ -657,10 +666,16 @@ static int tango_wait_cmd_ready(struct tango_nfc *nfc, const char *what,
 				int page)
 {
 	u32 val;
+	int ret;
 
-	if (readl_poll_timeout(nfc->reg_base + NFC_STATUS, val,
-			       val & NFC_STATUS_CMD_READY, TANGO_POLL_US,
-			       TANGO_READY_TIMEOUT_US)) {
+	trace_tango_nand_wait_begin(page, TANGO_NAND_WAIT_CMD_READY, 0);
+	ret = readl_poll_timeout(nfc->reg_base + NFC_STATUS, val,
+				 val & NFC_STATUS_CMD_READY, TANGO_POLL_US,
+				 TANGO_READY_TIMEOUT_US);
+	trace_tango_nand_wait_end(page, TANGO_NAND_WAIT_CMD_READY,
+				  ret ? ret :
+				  val & NFC_STATUS_CMD_ABORTED ? -EIO : 0);
+	if (ret) {
 		atomic_inc(&nfc->timeouts);
 		atomic_inc(&nfc->timeouts_cmd_ready);
 		dev_err(nfc->dev, "tango_nand: %s page %d: timeout waiting for CMD_READY (status %#x)\n",
@@ -693,6 +708,7 @@ static int tango_nfc_abort(struct tango_nfc *nfc, const char *what, int page)
 	before = readl(nfc->reg_base + NFC_STATUS);
 	atomic_inc(&nfc->aborts);
 	writel(NFC_FLASH_CMD_ABORT, nfc->reg_base + NFC_FLASH_CMD);
+	trace_tango_nand_cmd(page, NFC_FLASH_CMD_ABORT);
 
 	ret = readl_poll_timeout_atomic(nfc->reg_base + NFC_STATUS, val,
 					val & NFC_STATUS_CMD_READY, 1,
@@ -791,6 +807,8 @@ static int tango_nfc_xfer(struct nand_chip *chip, int page, void *buf,
 	writel(0, nfc->reg_base + NFC_ADDR_OFFSET);
 	writel(program ? NFC_FLASH_CMD_PROGRAM : NFC_FLASH_CMD_READ,
 	       nfc->reg_base + NFC_FLASH_CMD);
+	trace_tango_nand_cmd(page, program ? NFC_FLASH_CMD_PROGRAM :
+				   NFC_FLASH_CMD_READ);
 
 	/*
 	 * A refused command moves no data: the DMA transfer, prepared but
@@ -856,6 +874,7 @@ raw:
 	writel(PBUS_PAD_MODE_RAW, nfc->pbus_base + PBUS_PAD_MODE);
 unmap:
 	dma_unmap_single(dma_dev, addr, mtd->writesize, dir);
+	trace_tango_nand_page_done(page, program, ret);
 
 	return ret;
 }
