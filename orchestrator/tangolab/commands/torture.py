@@ -31,10 +31,10 @@ SIGTERM (PR_SET_PDEATHSIG, set between fork and exec) and QEMU removes its
 sockets as it exits; the dead entry and the scratch image are pruned by the
 next ``tangolab ps`` (any listing of instances), which also marks a live
 QEMU whose orchestrator is gone as ``(orphaned)``. An experiment cell's
-image is a scratch image in its run directory, pruned the same way. Known
-gap: ``tangolab torture fuzz`` SIGKILLed leaves its qtest QEMU running
-(`tangolab.qtest.QTestMachine` sets no PR_SET_PDEATHSIG); Ctrl-C and SIGTERM
-stop it.
+image is a scratch image in its run directory, pruned the same way. The
+QEMU of a cell run by a Dask worker (``--jobs N``) and the qtest QEMU of
+``tangolab torture fuzz`` get the same PR_SET_PDEATHSIG (`tangolab.lifetime`);
+a SIGKILLed fuzzer leaves only its qtest directory ``/tmp/tlqt-*``.
 
 Bad input: ``tangolab boot --nand IMG`` checks the image's size exactly
 before QEMU starts (whole 135168-byte blocks, a power of 2 up to 1024, the
