@@ -1,0 +1,75 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Copyright (c) 2026 tangolab developers
+"""`tangolab patches check`: the parts that need no kernel tree."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tangolab.errors import BuildError
+from tangolab.patches import check
+from tangolab.patches.check import CHECKS, FAIL, OK, PatchResult, format_table, touched_paths
+
+
+def test_touched_paths(tmp_path: Path) -> None:
+    p = tmp_path / "0001-x.patch"
+    p.write_text(
+        "Subject: [PATCH] x\n\n---\n"
+        "diff --git a/drivers/a.c b/drivers/a.c\n--- a/drivers/a.c\n+++ b/drivers/a.c\n"
+        "diff --git a/Documentation/x.yaml b/Documentation/x.yaml\nnew file mode 100644\n"
+        "diff --git a/old.h b/new.h\nrename from old.h\nrename to new.h\n"
+        "diff --git a/drivers/a.c b/drivers/a.c\n"
+    )
+    assert touched_paths(p) == ["drivers/a.c", "Documentation/x.yaml", "new.h"]
+
+
+def test_diagnostics_are_relative_and_without_line_numbers(tmp_path: Path) -> None:
+    ck = check.Checker.__new__(check.Checker)
+    ck.tree, ck.obj = tmp_path / "linux", tmp_path / "obj"
+    lines = [
+        "  CC      drivers/dma/tangox-dma.o",
+        f"{tmp_path}/linux/drivers/dma/x.c:12:5: warning: unused variable 'a' [-Wunused]",
+        "../linux/drivers/dma/x.c:40: error: bad thing",
+        "include/linux/y.h:3:1: warning: sparse says so",
+        "x.c:1:2: note: not a finding",
+    ]
+    assert ck.diagnostics(lines) == [
+        "drivers/dma/x.c: warning: unused variable 'a' [-Wunused]",
+        "drivers/dma/x.c: error: bad thing",
+        "include/linux/y.h: warning: sparse says so",
+    ]
+
+
+def test_only_new_findings_count() -> None:
+    before = ["a.c: warning: w1", "a.c: warning: w2"]
+    after = ["a.c: warning: w2", "a.c: warning: w1", "a.c: warning: w1", "a.c: warning: w3"]
+    assert sorted(check._new(after, before)) == ["a.c: warning: w1", "a.c: warning: w3"]
+    assert check._new(before, before) == []
+
+
+def test_a_missing_tool_is_one_clear_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = check.shutil.which
+    monkeypatch.setattr(
+        check.shutil, "which", lambda p, path=None: None if p == "sparse" else real(p, path=path)
+    )
+    with pytest.raises(BuildError, match=r"^patches check needs sparse: install the Debian"):
+        check.require_tools()
+
+
+def test_the_table_and_findings(tmp_path: Path) -> None:
+    good = PatchResult(tmp_path / "0001-good.patch", seconds=3.4)
+    good.status.update(apply=OK, checkpatch=OK, build=OK)
+    bad = PatchResult(tmp_path / "0002-bad.patch")
+    bad.status.update(apply=OK, checkpatch=OK, build=OK)
+    bad.fail("sparse", [f"x.c: warning: w{i}" for i in range(check.SHOWN + 2)])
+    skipped = PatchResult(tmp_path / "0003-after.patch")
+    assert good.ok and not bad.ok and skipped.ok
+    rows = format_table([good, bad, skipped])
+    assert rows[0].split() == ["patch", *CHECKS, "time"]
+    assert rows[1].split() == ["0001-good.patch", OK, OK, OK, "-", "-", "-", "-", "3s"]
+    assert rows[2].split()[CHECKS.index("sparse") + 1] == FAIL
+    assert rows[4] == "0002-bad.patch:"
+    assert rows[5] == "  sparse: x.c: warning: w0"
+    assert rows[-1] == "  ... 2 more in the log"
