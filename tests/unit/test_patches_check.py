@@ -73,3 +73,22 @@ def test_the_table_and_findings(tmp_path: Path) -> None:
     assert rows[4] == "0002-bad.patch:"
     assert rows[5] == "  sparse: x.c: warning: w0"
     assert rows[-1] == "  ... 2 more in the log"
+
+
+@pytest.mark.parametrize(
+    ("printed", "status", "clean"),
+    [
+        ("total: 0 errors, 0 warnings, 0 checks, 9 lines checked", 0, True),
+        ("total: 0 errors, 0 warnings, 9 lines checked", 0, True),  # QEMU's
+        ("total: 0 errors, 1 warnings, 9 lines checked", 0, False),  # QEMU exits 0
+        ("total: 0 errors, 0 warnings, 2 checks, 9 lines checked", 1, False),
+        ("Can't open the patch", 2, False),
+    ],
+)
+def test_checkpatch_counts_decide(tmp_path: Path, printed: str, status: int, clean: bool) -> None:
+    from tangolab.patches.export import QEMU, checkpatch
+
+    (tmp_path / "scripts").mkdir()
+    (tmp_path / "scripts" / "checkpatch.pl").write_text(f'print "{printed}\\n"; exit {status};\n')
+    ok, summary, _ = checkpatch(tmp_path, tmp_path / "x.patch", QEMU)
+    assert (ok, summary) == (clean, printed)

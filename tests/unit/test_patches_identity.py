@@ -97,3 +97,28 @@ def test_personalize_mail() -> None:
     assert msg.count("Signed-off-by:") == 1
     # in the diff, context and added lines alike name the maintainer
     assert " M:\tM <m@x.org>\n+M:\tM <m@x.org>\n+Signed-off-by: M <m@x.org>\n" in diff
+
+
+def test_a_new_maintainers_section_gets_an_m_line(tmp_path: Path) -> None:
+    from tangolab.patches.export import add_maintainer_lines
+
+    repo = git_repo(tmp_path / "r", "T", "t@x.org")
+    old = "ARM Versatile\nM: Someone <s@x.org>\nF: hw/arm/versatile.c\n\nZ\nL: z@x.org\n"
+    (repo / "MAINTAINERS").write_text(old)
+    git = ["git", "-C", str(repo)]
+    subprocess.run([*git, "add", "MAINTAINERS"], check=True)
+    subprocess.run([*git, "commit", "-qm", "base"], check=True)
+    new = old.replace(
+        "\nZ\n",
+        "\nSigma tango4\nL: qemu-arm@nongnu.org\nF: hw/arm/tango4*\n\n"
+        "Has one\nM:\tKept <k@x.org>\nF: x\n\nZ\n",
+    )
+    (repo / "MAINTAINERS").write_text(new)
+    subprocess.run([*git, "commit", "-qam", "add"], check=True)
+    m = Identity("Ada L", "ada@x.org")
+    assert add_maintainer_lines(repo, m)
+    assert (repo / "MAINTAINERS").read_text() == new.replace(
+        "Sigma tango4\n", "Sigma tango4\nM: Ada L <ada@x.org>\n"
+    )
+    subprocess.run([*git, "commit", "-qam", "M: added"], check=True)
+    assert not add_maintainer_lines(repo, m)  # nothing new without one

@@ -14,25 +14,27 @@ from tangolab.paths import build_dir, repo_root
 
 def _export(args: argparse.Namespace, check: bool) -> tuple[Any, Path]:
     from tangolab.patches import check_out, resolve_identities
-    from tangolab.patches.export import export
+    from tangolab.patches.export import LINUX, QEMU, export
 
-    out = Path(args.out) if args.out else build_dir() / "patches"
+    project = QEMU if getattr(args, "qemu", False) else LINUX
+    default = "qemu-patches" if project is QEMU else "patches"
+    out = Path(args.out) if args.out else build_dir() / default
     check_out(out)
     ids = resolve_identities(repo_root(), args.author, args.signoff, args.maintainer)
-    res = export(out, ids, check=check)
-    print(f"{res.cover.name}  (cover letter)")
+    res = export(out, ids, check=check, project=project)
+    if res.cover:
+        print(f"{res.cover.name}  (cover letter)")
     for p in res.patches:
         print(f"{p.name}  {res.checkpatch.get(p.name, '')}")
+    cover = " and a cover letter" if res.cover else ""
     print(
-        f"{len(res.patches)} patches and a cover letter in {out}, from {ids.author}, "
-        f"signed off by {ids.signoff} (applied on a clean tree of the pinned kernel)"
+        f"{len(res.patches)} patches{cover} in {out}, from {ids.author}, signed off by "
+        f"{ids.signoff} (applied on a clean tree of the pinned {project.name})"
     )
     if res.local:
         print(f"{len(res.local)} local patches (not for posting) in {out / 'local'}")
     if check and not res.clean:
-        raise TangolabError(
-            f"checkpatch --strict found problems: see {build_dir() / 'logs' / 'export.log'}"
-        )
+        raise TangolabError(f"checkpatch found problems: see {build_dir() / 'logs' / 'export.log'}")
     return res, out
 
 
@@ -78,8 +80,8 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--maintainer",
         metavar=ident,
-        help="who the MAINTAINERS M: lines, binding maintainers and MODULE_AUTHOR name; "
-        "default the author",
+        help="who the MAINTAINERS M: lines (added to a new section that has none), "
+        "binding maintainers and MODULE_AUTHOR name; default the author",
     )
 
 
@@ -95,6 +97,12 @@ def register(sub: Any) -> None:
     )
     _common(e)
     e.add_argument("--no-check", action="store_true", help="skip checkpatch.pl --strict")
+    e.add_argument(
+        "--qemu",
+        action="store_true",
+        help="export the QEMU glue series instead (qemu-patches/series with the hw-models/ "
+        "files; default DIR build/qemu-patches; checked with QEMU's checkpatch.pl)",
+    )
     e.set_defaults(func=cmd_export)
     c = psub.add_parser(
         "check",

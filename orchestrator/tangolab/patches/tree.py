@@ -2,8 +2,8 @@
 # Copyright (c) 2026 tangolab developers
 """The git trees of an export: a pristine base and a work clone of it.
 
-The base is a bare repository holding one commit, the pristine Linux tree,
-tagged `tangolab-base`; it is made once per kernel version in the cache and
+The base is a bare repository holding one commit, the pristine Linux (or
+QEMU) tree, tagged `tangolab-base`; it is made once per version in the cache and
 never changed after. Each build directory works in its own clone of it
 (`git clone --shared`: the objects stay in the base), so two checkouts of
 tangolab can export at the same time.
@@ -28,20 +28,21 @@ def git(repo: Path, *args: str, log: Path, ident: tuple[str, str] | None = None)
     run(["git", *cfg, *args], cwd=repo, log=log, title=f"git {args[0]}")
 
 
-def base_repo(pristine: Path, cache: Path, version: str, log: Path) -> Path:
-    """The bare repository of the pristine tree (made once, under a lock)."""
-    base = cache / "export" / f"linux-{version}.git"
+def base_repo(pristine: Path, cache: Path, name: str, log: Path) -> Path:
+    """The bare repository of the pristine tree `name` (e.g. linux-6.12.117),
+    made once, under a lock."""
+    base = cache / "export" / f"{name}.git"
     base.parent.mkdir(parents=True, exist_ok=True)
     with open(base.parent / ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not (base / "refs" / "tags" / BASE_TAG).is_file():
-            step(f"export: making a git repository of Linux {version} (once)")
+            step(f"export: making a git repository of {name} (once)")
             tmp = base.with_name(base.name + ".tmp")
             shutil.rmtree(tmp, ignore_errors=True)
             run(["git", "init", "-q", "--bare", tmp], log=log, title="git init")
             both = ["--git-dir", str(tmp), "--work-tree", str(pristine)]
             git(pristine, *both, "add", "-f", "-A", log=log)
-            git(pristine, *both, "commit", "-q", "-m", f"Linux {version}", log=log)
+            git(pristine, *both, "commit", "-q", "-m", name, log=log)
             git(pristine, *both, "tag", BASE_TAG, log=log)
             shutil.rmtree(base, ignore_errors=True)
             tmp.rename(base)
