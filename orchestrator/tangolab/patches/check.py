@@ -26,7 +26,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -37,7 +36,7 @@ from ..build import make_context
 from ..build.context import BuildContext
 from ..build.kernel import ARCH, CROSS, DTB, FRAGMENT, make_args
 from ..build.runner import BuildError, step
-from .tree import BASE_TAG, git
+from .tree import BASE_TAG, git, tool_env
 
 CHECKS = ("apply", "checkpatch", "build", "W=1", "sparse", "bindings", "dtbs")
 OK, FAIL, NOT_RUN = "ok", "FAIL", "-"
@@ -81,12 +80,6 @@ class PatchResult:
     def fail(self, check: str, lines: Sequence[str]) -> None:
         self.status[check] = FAIL
         self.findings += [f"{check}: {line}" for line in lines]
-
-
-def tool_env() -> dict[str, str]:
-    """PATH with the directory of this Python first (dtschema, yamllint in a venv)."""
-    path = os.environ.get("PATH", "")
-    return {"PATH": f"{Path(sys.executable).parent}{os.pathsep}{path}"}
 
 
 def require_tools() -> None:

@@ -22,6 +22,7 @@ gets one naming the maintainer.
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import tempfile
@@ -36,7 +37,7 @@ from ..build.sources import SourceTree
 from ..errors import UsageError
 from .identity import PLACEHOLDER, Identities, Identity, personalize_mail
 from .outdir import LOCAL_DIR, prepare_out, record_written
-from .tree import BASE_TAG, base_repo, git, work_clone
+from .tree import BASE_TAG, base_repo, git, tool_env, work_clone
 
 
 @dataclass(frozen=True)
@@ -190,7 +191,14 @@ def checkpatch(tree: Path, patch: Path, project: Project = LINUX) -> tuple[bool,
     """(clean, summary line, full output) of the tree's checkpatch.pl on a patch."""
     argv = [*project.checkpatch, str(patch)]
     try:
-        res = subprocess.run(argv, cwd=tree, capture_output=True, text=True, check=False)
+        res = subprocess.run(
+            argv,
+            cwd=tree,
+            env={**os.environ, **tool_env()},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
     except OSError as e:
         raise BuildError(f"cannot run perl: {e.strerror}", command=argv) from None
     summary = next(

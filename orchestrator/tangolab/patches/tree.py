@@ -14,11 +14,20 @@ from __future__ import annotations
 import fcntl
 import os
 import shutil
+import sys
 from pathlib import Path
 
 from ..build.runner import run, step
 
 BASE_TAG = "tangolab-base"
+
+
+def tool_env() -> dict[str, str]:
+    """PATH with the directory of this Python first: dtschema and yamllint
+    for the bindings, ply and GitPython for checkpatch's SPDX check, in the
+    virtual environment tangolab runs from."""
+    path = os.environ.get("PATH", "")
+    return {"PATH": f"{Path(sys.executable).parent}{os.pathsep}{path}"}
 
 
 def git(repo: Path, *args: str, log: Path, ident: tuple[str, str] | None = None) -> None:
