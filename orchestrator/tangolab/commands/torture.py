@@ -97,10 +97,11 @@ issued later), holding at least its durable bytes of its pattern, read
 back byte for byte (unless its deletion was issued later). That boot then
 runs the next cut's writer. It prints one line per cut and: cuts
 survived, mount failures, lost fsynced files, time per cut (about 7 s:
-one boot of 2.5 s, the writer, the check). The journal, kernel log and a
-copy of the image of a failed cut are kept in
-``build/torture/powercut/seed<S>``. Exit status 1 if a cut failed.
-(see `tangolab.torture.powercut`).
+one boot of 2.5 s, the writer, the check). Every cut's journal
+(``cutN.journal``), and the kernel log, the problems and a copy of the
+image of a failed cut, are kept in ``build/torture/powercut/seed<S>``
+(the image itself is removed when every cut survived). Exit status 1 if a
+cut failed (see `tangolab.torture.powercut`).
 
 Save and load under load
 ------------------------

@@ -432,8 +432,6 @@ class Campaign:
             (self.out_dir / f"cut{n}.dmesg").write_text(dmesg)
             (self.out_dir / f"cut{n}.lost").write_text("".join(f"{x}\n" for x in result.lost))
             shutil.copyfile(self.image, self.out_dir / f"cut{n}.img")
-        else:
-            (self.out_dir / f"cut{n}.journal").unlink(missing_ok=True)
         if not result.mounted:
             # Go on with a fresh file system, so the next cuts still count.
             _run_ok(m, FORMAT, 300)
