@@ -252,6 +252,8 @@ class CutResult:
     cut: str = ""
     cut_peb: int | None = None
     log: KernelLog | None = None
+    #: The writer failed before the cut (no cut was made).
+    writer_error: str = ""
     lost: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -269,12 +271,19 @@ class CutResult:
 
     @property
     def survived(self) -> bool:
-        return not self.mount_failed and not self.ubi_damage and not self.lost
+        return (
+            not self.writer_error
+            and not self.mount_failed
+            and not self.ubi_damage
+            and not self.lost
+        )
 
 
 def describe(r: CutResult) -> str:
     state = "ok" if r.survived else "FAILED"
     extra = []
+    if r.writer_error:
+        return f"cut {r.plan.index + 1}: FAILED in {r.seconds:.1f} s: {r.writer_error}"
     if not r.attached:
         extra.append("ubiattach failed")
     elif not r.mounted:
@@ -348,11 +357,20 @@ class Campaign:
             for plan in self.plans:
                 result = CutResult(plan)
                 t = time.monotonic()
-                offset = self._write_and_cut(m, plan, result)
-                m.close()
-                journal = self._read_cut(m, offset, result)
-                m = self._boot()
-                self._check(m, journal, result)
+                try:
+                    offset = self._write_and_cut(m, plan, result)
+                except PowercutError as e:
+                    # The file system would not take the writer's work: a
+                    # failed cut; go on from a fresh file system.
+                    result.writer_error = str(e)
+                    m.close()
+                    m = self._boot()
+                    _run_ok(m, FORMAT, 300)
+                else:
+                    m.close()
+                    journal = self._read_cut(m, offset, result)
+                    m = self._boot()
+                    self._check(m, journal, result)
                 result.seconds = time.monotonic() - t
                 yield result
         finally:
@@ -458,17 +476,21 @@ class Summary:
     lost_files: int = 0
     cuts_losing_files: int = 0
     too_many_corrupted: int = 0
+    writer_failures: int = 0
     seconds: list[float] = field(default_factory=list)
 
     def add(self, r: CutResult) -> None:
         self.cuts += 1
+        self.seconds.append(r.seconds)
+        if r.writer_error:
+            self.writer_failures += 1
+            return
         self.survived += r.survived
         self.mount_failures += r.mount_failed
         if r.mounted:
             self.lost_files += len(r.lost)
             self.cuts_losing_files += bool(r.lost)
         self.too_many_corrupted += r.ubi_damage
-        self.seconds.append(r.seconds)
 
     def lines(self, boot_seconds: list[float]) -> list[str]:
         s = self.seconds or [0.0]
@@ -478,6 +500,7 @@ class Summary:
             f"mount failures: {self.mount_failures}",
             f"lost fsynced files: {self.lost_files} (in {self.cuts_losing_files} cuts)",
             f"cuts with UBI damage beyond the cut PEB: {self.too_many_corrupted}",
+            f"writer failures before the cut (no cut made): {self.writer_failures}",
             f"time per cut: mean {statistics.mean(s):.1f} s, min {min(s):.1f} s, "
             f"max {max(s):.1f} s (boot to prompt: mean {statistics.mean(b):.1f} s)",
         ]
