@@ -92,3 +92,21 @@ def test_checkpatch_counts_decide(tmp_path: Path, printed: str, status: int, cle
     (tmp_path / "scripts" / "checkpatch.pl").write_text(f'print "{printed}\\n"; exit {status};\n')
     ok, summary, _ = checkpatch(tmp_path, tmp_path / "x.patch", QEMU)
     assert (ok, summary) == (clean, printed)
+
+
+def test_checkpatch_findings_name_file_and_line() -> None:
+    from tangolab.patches.check import checkpatch_findings
+
+    printed = [
+        "CHECK: Alignment should match open parenthesis",
+        "#1865: FILE: include/trace/events/tangox_dma.h:28:",
+        "+DECLARE_EVENT_CLASS(tangox_dma_xfer,",
+        "",
+        "WARNING: Missing commit description - Add an appropriate one",
+        "",
+        "total: 0 errors, 1 warnings, 1 checks, 12 lines checked",
+    ]
+    assert checkpatch_findings(printed) == [
+        "include/trace/events/tangox_dma.h:28: CHECK: Alignment should match open parenthesis",
+        "WARNING: Missing commit description - Add an appropriate one",
+    ]

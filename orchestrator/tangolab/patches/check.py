@@ -95,6 +95,18 @@ def require_tools() -> None:
             raise BuildError(f"patches check needs {prog}: install {package}")
 
 
+def checkpatch_findings(lines: Sequence[str]) -> list[str]:
+    """checkpatch's messages, each with the file and line it names
+    ("#12: FILE: drivers/x.c:40:" follows the message)."""
+    out = []
+    for i, line in enumerate(lines):
+        if re.match(r"^(ERROR|WARNING|CHECK):", line):
+            nxt = lines[i + 1] if i + 1 < len(lines) else ""
+            where = re.match(r"^#\d+: FILE: (\S+?):?$", nxt)
+            out.append(f"{where.group(1)}: {line}" if where else line)
+    return out
+
+
 def touched_paths(patch: Path) -> list[str]:
     """The files a patch creates, changes or deletes (new names of renames)."""
     seen: dict[str, None] = {}
@@ -225,7 +237,7 @@ def check_patch(ck: Checker, patch: Path) -> tuple[PatchResult, bool]:
 
     rc, lines = ck.run(["perl", "scripts/checkpatch.pl", "--strict", str(patch)], "checkpatch")
     if rc != 0:
-        res.fail("checkpatch", [x for x in lines if re.match(r"^(ERROR|WARNING|CHECK):", x)])
+        res.fail("checkpatch", checkpatch_findings(lines) or lines[-5:])
     else:
         res.status["checkpatch"] = OK
 
