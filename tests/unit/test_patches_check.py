@@ -110,3 +110,12 @@ def test_checkpatch_findings_name_file_and_line() -> None:
         "include/trace/events/tangox_dma.h:28: CHECK: Alignment should match open parenthesis",
         "WARNING: Missing commit description - Add an appropriate one",
     ]
+
+
+def test_a_missing_python_module_is_one_clear_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = check.importlib.util.find_spec
+    monkeypatch.setattr(
+        check.importlib.util, "find_spec", lambda m: None if m == "git" else real(m)
+    )
+    with pytest.raises(BuildError, match=r"^patches check needs the Python module git: install"):
+        check.require_tools()

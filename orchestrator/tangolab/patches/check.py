@@ -22,6 +22,7 @@ compiler cache is used, so a run rebuilds only what the patches change.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import shutil
@@ -93,6 +94,13 @@ def require_tools() -> None:
     ):
         if not shutil.which(prog, path=path):
             raise BuildError(f"patches check needs {prog}: install {package}")
+    # checkpatch's SPDX check runs scripts/spdxcheck.py with this Python
+    for module, package in (("ply", "ply"), ("git", "GitPython")):
+        if importlib.util.find_spec(module) is None:
+            raise BuildError(
+                f"patches check needs the Python module {module}: install the Python "
+                f"package {package}"
+            )
 
 
 def checkpatch_findings(lines: Sequence[str]) -> list[str]:
