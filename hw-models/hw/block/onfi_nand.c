@@ -27,6 +27,7 @@
 #include "qemu/timer.h"
 #include "qapi/error.h"
 #include "qapi/visitor.h"
+#include "block/block_int.h"
 #include "hw/irq.h"
 #include "hw/qdev-properties.h"
 #include "hw/qdev-properties-system.h"
@@ -1097,6 +1098,34 @@ static void onfi_nand_set_power_cut(Object *obj, bool value, Error **errp)
 
 /* Device */
 
+/*
+ * The block layer gives a drive's length rounded up to 512-byte sectors,
+ * so an image file up to 511 bytes short would pass the size check and be
+ * grown by the first program at its end. When the drive is a whole
+ * regular file (the "file" protocol, under format layers that map it
+ * one to one, such as raw), its exact length is the file's size.
+ */
+static int64_t onfi_nand_exact_length(BlockBackend *blk, int64_t len)
+{
+    BlockDriverState *bs;
+    struct stat st;
+
+    GRAPH_RDLOCK_GUARD_MAINLOOP();
+    bs = blk_bs(blk) ? bdrv_skip_filters(blk_bs(blk)) : NULL;
+    while (bs && bs->drv && !bs->drv->protocol_name) {
+        bs = bdrv_primary_bs(bs);
+        if (bs && bdrv_getlength(bs) != len) {
+            return len;     /* not one to one (e.g. raw with an offset) */
+        }
+    }
+    if (!bs || !bs->drv || strcmp(bs->drv->protocol_name, "file") ||
+        stat(bs->filename, &st) || !S_ISREG(st.st_mode) ||
+        ROUND_UP(st.st_size, BDRV_SECTOR_SIZE) != len) {
+        return len;
+    }
+    return st.st_size;
+}
+
 static void onfi_nand_realize(DeviceState *dev, Error **errp)
 {
     OnfiNandState *s = ONFI_NAND(dev);
@@ -1128,6 +1157,7 @@ static void onfi_nand_realize(DeviceState *dev, Error **errp)
                              "drive '%s'", s->cs, blk_name(s->blk));
             return;
         }
+        len = onfi_nand_exact_length(s->blk, len);
         if (len != size) {
             error_setg(errp, "nand%u: drive '%s' is %" PRId64 " bytes; the "
                        "chip needs an image of exactly %" PRIu64 " bytes (%u "
