@@ -372,7 +372,7 @@ static void onfi_nand_set_busy(OnfiNandState *s, uint32_t op, uint32_t row,
     } else {
         timer_mod(s->timer, s->busy_end);
     }
-    trace_onfi_nand_busy(s->cs, onfi_op_names[op], row, ns);
+    trace_onfi_nand_busy(now, s->cs, onfi_op_names[op], row, ns);
     qemu_set_irq(s->rb, 0);
 }
 
@@ -467,7 +467,8 @@ static void onfi_nand_timer_cb(void *opaque)
     default:
         break;
     }
-    trace_onfi_nand_done(s->cs, onfi_op_names[op], s->busy_row, s->fail);
+    trace_onfi_nand_done(qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL),
+                         s->cs, onfi_op_names[op], s->busy_row, s->fail);
     s->busy_op = OP_NONE;
     s->busy_fails = false;
     qemu_set_irq(s->rb, 1);

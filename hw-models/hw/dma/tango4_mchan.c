@@ -229,7 +229,8 @@ static void mchan_mem_done(Tango4MchanState *s)
 {
     s->active = false;
     s->waiting = false;
-    trace_tango4_mchan_mem_done(s->name, s->count, s->cmd_failed);
+    trace_tango4_mchan_mem_done(qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL),
+                                s->name, s->count, s->cmd_failed);
     timer_mod_ns(s->irq_timer,
                  qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL) + s->irq_delay_ns);
 }
@@ -344,7 +345,8 @@ static void mchan_irq_cb(void *opaque)
             s->status = FIELD_DP32(s->status, CMD, LAST_DONE, 1);
         }
     }
-    trace_tango4_mchan_irq(s->name, s->status);
+    trace_tango4_mchan_irq(qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL),
+                           s->name, s->status);
     qemu_irq_pulse(s->irq);
 }
 
@@ -392,7 +394,8 @@ static void mchan_command(Tango4MchanState *s, uint32_t val)
     s->cmd_addr2 = s->addr2;
     s->status = FIELD_DP32(s->cmd, CMD, BUSY, 1);
     s->cmd_failed = false;
-    trace_tango4_mchan_start(s->name, val, s->addr, s->count, s->addr2);
+    trace_tango4_mchan_start(qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL),
+                             s->name, val, s->addr, s->count, s->addr2);
 
     if (!mchan_check(s, val)) {
         /* Nothing moves; the interrupt still comes, so no driver hangs. */
