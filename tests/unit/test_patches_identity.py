@@ -97,6 +97,11 @@ def test_personalize_mail() -> None:
     assert msg.count("Signed-off-by:") == 1
     # in the diff, context and added lines alike name the maintainer
     assert " M:\tM <m@x.org>\n+M:\tM <m@x.org>\n+Signed-off-by: M <m@x.org>\n" in diff
+    # the placeholder's sign-off as the message's last line goes too
+    last = MAIL.replace("Signed-off-by: Someone Else <else@example.org>\n", "")
+    msg = personalize_mail(last, ids).partition("\n---\n")[0]
+    assert "Signed-off-by" not in msg
+    assert msg.rstrip().endswith("Body.")
 
 
 def test_a_new_maintainers_section_gets_an_m_line(tmp_path: Path) -> None:

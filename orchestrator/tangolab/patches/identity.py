@@ -95,7 +95,9 @@ def resolve_identities(
     return Identities(ids["--author"], ids["--signoff"], main)
 
 
-_PLACEHOLDER_SOB = re.compile(r"^Signed-off-by:\s*" + re.escape(PLACEHOLDER) + r"\s*\n", re.M)
+_PLACEHOLDER_SOB = re.compile(
+    r"^Signed-off-by:[ \t]*" + re.escape(PLACEHOLDER) + r"[ \t]*(?:\n|\Z)", re.M
+)
 
 
 def personalize_mail(text: str, ids: Identities) -> str:
