@@ -29,6 +29,7 @@
 #include "qapi/visitor.h"
 #include "block/block_int.h"
 #include "hw/irq.h"
+#include "hw/limited-uint64.h"
 #include "hw/qdev-properties.h"
 #include "hw/qdev-properties-system.h"
 #include "hw/resettable.h"
@@ -54,6 +55,8 @@
 #define ONFI_T_RST_NS           5000
 /* The parameter page gives times in us in 16 bits */
 #define ONFI_T_MAX_NS           (65535ULL * 1000)
+#define ONFI_T_MAX_MEANS \
+    "65535 us, the largest time an ONFI parameter page can give"
 /* Datasheet maxima advertised in the parameter page, in us */
 #define ONFI_T_R_MAX_US         25
 #define ONFI_T_PROG_MAX_US      600
@@ -905,32 +908,15 @@ void onfi_nand_read_data(OnfiNandState *s, uint8_t *buf, size_t len)
 
 /* QOM properties */
 
-static void onfi_nand_get_time(Object *obj, Visitor *v, const char *name,
-                               void *opaque, Error **errp)
-{
-    uint64_t *field = (uint64_t *)((char *)obj + (uintptr_t)opaque);
-
-    visit_type_uint64(v, name, field, errp);
-}
-
-static void onfi_nand_set_time(Object *obj, Visitor *v, const char *name,
-                               void *opaque, Error **errp)
-{
-    uint64_t *field = (uint64_t *)((char *)obj + (uintptr_t)opaque);
-    uint64_t value;
-
-    if (!visit_type_uint64(v, name, &value, errp)) {
-        return;
-    }
-    if (value > ONFI_T_MAX_NS) {
-        error_setg(errp, "%s must be at most %llu ns (65535 us, the largest "
-                   "time an ONFI parameter page can give), not %" PRIu64,
-                   name, ONFI_T_MAX_NS, value);
-        return;
-    }
-    /* Applies from the next busy period */
-    *field = value;
-}
+/* Busy times: applied from the next busy period */
+static const LimitedUint64Prop onfi_nand_times[] = {
+    { "t-r-ns", offsetof(OnfiNandState, t_r_ns), 0, ONFI_T_MAX_NS, "ns",
+      ONFI_T_MAX_MEANS, "Page read busy time (tR) in ns" },
+    { "t-prog-ns", offsetof(OnfiNandState, t_prog_ns), 0, ONFI_T_MAX_NS, "ns",
+      ONFI_T_MAX_MEANS, "Page program busy time (tPROG) in ns" },
+    { "t-bers-ns", offsetof(OnfiNandState, t_bers_ns), 0, ONFI_T_MAX_NS,
+      "ns", ONFI_T_MAX_MEANS, "Block erase busy time (tBERS) in ns" },
+};
 
 static bool onfi_nand_parse_uint(const char *str, const char **end,
                                  unsigned *value)
@@ -1325,21 +1311,7 @@ static void onfi_nand_class_init(ObjectClass *klass, void *data)
     device_class_set_props(dc, onfi_nand_properties);
     set_bit(DEVICE_CATEGORY_STORAGE, dc->categories);
 
-    object_class_property_add(klass, "t-r-ns", "uint64",
-                              onfi_nand_get_time, onfi_nand_set_time, NULL,
-                              (void *)offsetof(OnfiNandState, t_r_ns));
-    object_class_property_set_description(klass, "t-r-ns",
-        "Page read busy time (tR) in ns");
-    object_class_property_add(klass, "t-prog-ns", "uint64",
-                              onfi_nand_get_time, onfi_nand_set_time, NULL,
-                              (void *)offsetof(OnfiNandState, t_prog_ns));
-    object_class_property_set_description(klass, "t-prog-ns",
-        "Page program busy time (tPROG) in ns");
-    object_class_property_add(klass, "t-bers-ns", "uint64",
-                              onfi_nand_get_time, onfi_nand_set_time, NULL,
-                              (void *)offsetof(OnfiNandState, t_bers_ns));
-    object_class_property_set_description(klass, "t-bers-ns",
-        "Block erase busy time (tBERS) in ns");
+    limited_uint64_add(klass, onfi_nand_times, ARRAY_SIZE(onfi_nand_times));
     object_class_property_add_str(klass, "flip-bits",
                                   onfi_nand_get_flip_bits,
                                   onfi_nand_set_flip_bits);

@@ -22,6 +22,7 @@
 #include "qemu/log.h"
 #include "qapi/error.h"
 #include "qapi/visitor.h"
+#include "hw/limited-uint64.h"
 #include "hw/qdev-properties.h"
 #include "hw/registerfields.h"
 #include "hw/dma/tango4_sbox.h"
@@ -623,60 +624,19 @@ static void sbox_get_in_flight(Object *obj, Visitor *v, const char *name,
     visit_type_uint64(v, name, &value, errp);
 }
 
-/* A run-time setting: a uint64 field of the state with an upper limit. */
-typedef struct SboxSetting {
-    const char *name;
-    size_t offset;
-    uint64_t min_nonzero;
-    uint64_t max;
-    const char *desc;
-} SboxSetting;
-
-static const SboxSetting sbox_settings[] = {
+static const LimitedUint64Prop sbox_settings[] = {
     { "latency-ns", offsetof(Tango4SboxState, latency_ns), 0,
-      TANGO4_SBOX_MAX_LATENCY_NS,
+      TANGO4_SBOX_MAX_LATENCY_NS, "ns", "1 s",
       "Mean time from a push to the arrival of each burst, in ns (at most "
       "1 s); applies to later pushes" },
     { "jitter-ns", offsetof(Tango4SboxState, jitter_ns), 0,
-      TANGO4_SBOX_MAX_LATENCY_NS,
+      TANGO4_SBOX_MAX_LATENCY_NS, "ns", "1 s",
       "Spread of the latency of each burst, in ns: the half-width "
       "(uniform) or the mean of the added delay (exponential)" },
     { "bandwidth", offsetof(Tango4SboxState, bandwidth),
-      TANGO4_SBOX_MIN_BANDWIDTH, TANGO4_SBOX_MAX_BANDWIDTH,
-      "Bytes per second through each route, 0 = unlimited" },
+      TANGO4_SBOX_MIN_BANDWIDTH, TANGO4_SBOX_MAX_BANDWIDTH, "bytes/s",
+      "1 TB/s", "Bytes per second through each route, 0 = unlimited" },
 };
-
-static void sbox_get_setting(Object *obj, Visitor *v, const char *name,
-                             void *opaque, Error **errp)
-{
-    const SboxSetting *set = opaque;
-    uint64_t *field = (uint64_t *)((char *)obj + set->offset);
-
-    visit_type_uint64(v, name, field, errp);
-}
-
-static void sbox_set_setting(Object *obj, Visitor *v, const char *name,
-                             void *opaque, Error **errp)
-{
-    const SboxSetting *set = opaque;
-    uint64_t *field = (uint64_t *)((char *)obj + set->offset);
-    uint64_t value;
-
-    if (!visit_type_uint64(v, name, &value, errp)) {
-        return;
-    }
-    if (value > set->max) {
-        error_setg(errp, "tango4-sbox: %s must be at most %" PRIu64
-                   ", not %" PRIu64, name, set->max, value);
-        return;
-    }
-    if (value && value < set->min_nonzero) {
-        error_setg(errp, "tango4-sbox: %s must be 0 or at least %" PRIu64
-                   ", not %" PRIu64, name, set->min_nonzero, value);
-        return;
-    }
-    *field = value;
-}
 
 static int sbox_get_jitter(Object *obj, Error **errp)
 {
@@ -940,7 +900,6 @@ static void sbox_class_init(ObjectClass *oc, void *data)
 {
     DeviceClass *dc = DEVICE_CLASS(oc);
     ResettableClass *rc = RESETTABLE_CLASS(oc);
-    unsigned i;
 
     dc->desc = "Sigma Designs tango4 switch box";
     /* needs its endpoints attached wired by the board */
@@ -951,13 +910,7 @@ static void sbox_class_init(ObjectClass *oc, void *data)
     rc->phases.hold = sbox_reset_hold;
     device_class_set_props(dc, sbox_properties);
 
-    for (i = 0; i < ARRAY_SIZE(sbox_settings); i++) {
-        const SboxSetting *set = &sbox_settings[i];
-
-        object_class_property_add(oc, set->name, "uint64", sbox_get_setting,
-                                  sbox_set_setting, NULL, (void *)set);
-        object_class_property_set_description(oc, set->name, set->desc);
-    }
+    limited_uint64_add(oc, sbox_settings, ARRAY_SIZE(sbox_settings));
     object_class_property_add_enum(oc, "jitter", "Tango4SboxJitter",
                                    &sbox_jitter_lookup, sbox_get_jitter,
                                    sbox_set_jitter);
