@@ -61,8 +61,10 @@ WRITER_DIR = "/mnt/w"
 CHIP = "/machine/nand0"
 #: Seconds the writer may take to reach the cut's page count.
 WRITER_TIMEOUT = 120.0
+#: Seconds an armed cut may wait for the chip's next program or erase.
+ARMED_TIMEOUT = 10.0
 #: Seconds between the cut and stopping QEMU.
-AFTER_CUT = 0.5
+AFTER_CUT = 0.3
 POLL = 0.005
 
 _LINE_RE = re.compile(r"^fsw: (.*?)\s*$", re.M)
@@ -407,9 +409,12 @@ class Campaign:
             time.sleep(POLL)
         m.qom_set(CHIP, "power-cut", True)
         result.pages_at_cut = int(m.qom_get(CHIP, "pages-programmed")) - start_pages
-        # Let the program or erase the cut was armed for start and be cut
-        # (the writer keeps going until then), and the lines already printed
-        # reach the console.
+        # An idle chip is armed: let the writer start the program or erase
+        # that the cut lands in (seen in the chip's trace), and the lines
+        # already printed reach the console.
+        deadline = time.monotonic() + ARMED_TIMEOUT
+        while not _ABORT_RE.search(_read_from(m.stderr_log, 0)) and time.monotonic() < deadline:
+            time.sleep(0.02)
         time.sleep(AFTER_CUT)
         return offset
 
