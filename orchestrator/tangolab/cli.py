@@ -4,6 +4,7 @@
 """The `tangolab` command.
 
     tangolab build [qemu|kernel|rootfs|all]     build what changed
+    tangolab build qemu --sanitize              QEMU with ASan + UBSan (build/qemu-asan)
     tangolab boot --run CMD [--ssh]             boot, run CMD, exit with its status
     tangolab boot [--ssh]                       boot and keep running until Ctrl-C
     tangolab shell                              boot and hand over the serial console
@@ -179,6 +180,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--qemu-src", type=Path, metavar="DIR", help="use this QEMU source tree")
     p.add_argument("--linux-src", type=Path, metavar="DIR", help="use this Linux source tree")
     p.add_argument("-j", "--jobs", type=int, metavar="N", help="parallel build jobs")
+    p.add_argument(
+        "--sanitize",
+        action="store_true",
+        help="build QEMU with AddressSanitizer and UBSan into build/qemu-asan "
+        "(the normal QEMU is left as it is)",
+    )
 
     p = sub.add_parser("boot", help="boot the guest; run a command or stay up")
     p.add_argument("--run", metavar="CMD", help="run CMD in the guest, print its output, exit")
@@ -407,7 +414,11 @@ def cmd_info(args: argparse.Namespace) -> int:
 def cmd_build(args: argparse.Namespace) -> int:
     from tangolab.build import build, make_context
 
-    build(args.targets or ["all"], make_context(args.qemu_src, args.linux_src, args.jobs))
+    build(
+        args.targets or ["all"],
+        make_context(args.qemu_src, args.linux_src, args.jobs),
+        sanitize=args.sanitize,
+    )
     return 0
 
 

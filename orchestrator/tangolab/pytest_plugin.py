@@ -23,6 +23,13 @@ Command-line options:
 ``--tangolab-keep-logs``
     keep the run directories (console log, QEMU stderr) of passing tests
     too; by default only those of failed tests are kept.
+``--tangolab-sanitize``
+    test QEMU built with ASan and UBSan (``tangolab build qemu --sanitize``;
+    $TANGOLAB_QEMU still overrides it): every process the tests start gets
+    the ASAN_OPTIONS/UBSAN_OPTIONS of `tangolab.sanitizers`, which make the
+    first report fatal and write it to a file; a test during which a report
+    appears fails with it (a report at teardown, e.g. a leak found when QEMU
+    exits, is an error of that test).
 
 Marker ``@pytest.mark.tangolab(...)`` (on a test, a class or the module's
 ``pytestmark``; the closest one wins, key by key): ``blocks`` (NAND chip
@@ -65,6 +72,7 @@ import re
 import secrets
 import shutil
 import sys
+import tempfile
 from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -87,6 +95,7 @@ MAX_BLOCKS = 1024
 TAIL_LINES = 60
 
 _failed_key = pytest.StashKey[set[int]]()
+_sanitize_key = pytest.StashKey["_Sanitize"]()
 
 
 @dataclass(frozen=True)
@@ -177,6 +186,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         help="keep the run directories of passing tests too",
     )
+    group.addoption(
+        "--tangolab-sanitize",
+        action="store_true",
+        default=False,
+        help="test the QEMU built by `tangolab build qemu --sanitize` (ASan + UBSan); "
+        "a sanitizer report fails the test it appears in",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -187,6 +203,90 @@ def pytest_configure(config: pytest.Config) -> None:
         "of tango_machine",
     )
     config.stash[_failed_key] = set()
+    if config.getoption("tangolab_sanitize"):
+        config.stash[_sanitize_key] = _Sanitize.start(config)
+
+
+@dataclass
+class _Sanitize:
+    """--tangolab-sanitize: the sanitized QEMU in $TANGOLAB_QEMU, the sanitizer
+    options in the environment (restored at the end), and the reports seen."""
+
+    report_dir: Path
+    saved_env: dict[str, str | None]
+    seen: set[Path]
+
+    @classmethod
+    def start(cls, config: pytest.Config) -> _Sanitize:
+        from tangolab.build.artifacts import Artifacts, build_command
+        from tangolab.sanitizers import environment
+
+        option = config.getoption("tangolab_build")
+        try:
+            build = Path(option).expanduser().absolute() if option else build_dir()
+        except TangolabError as e:
+            raise pytest.UsageError(f"--tangolab-sanitize: {e}") from None
+        qemu = os.environ.get("TANGOLAB_QEMU") or str(Artifacts.in_dir(build).qemu_asan)
+        if not Path(qemu).is_file():
+            raise pytest.UsageError(
+                f"--tangolab-sanitize: no QEMU at {qemu}: run `{build_command('qemu_asan')}`"
+            )
+        (build / "sanitizer").mkdir(parents=True, exist_ok=True)
+        report_dir = Path(tempfile.mkdtemp(prefix="reports-", dir=build / "sanitizer"))
+        env = {"TANGOLAB_QEMU": qemu, **environment(report_dir)}
+        saved = {var: os.environ.get(var) for var in env}
+        os.environ.update(env)
+        return cls(report_dir, saved, set())
+
+    def new_reports(self) -> str:
+        """The text of the reports that appeared since the last call."""
+        from tangolab.sanitizers import reports
+
+        found = reports(self.report_dir, self.seen)
+        self.seen.update(r.path for r in found)
+        return "\n".join(
+            f"sanitizer report of process {r.pid} ({r.path}): {r.summary()}\n{r.text}"
+            for r in found
+        )
+
+    def finish(self) -> None:
+        for var, value in self.saved_env.items():
+            if value is None:
+                os.environ.pop(var, None)
+            else:
+                os.environ[var] = value
+        if not self.seen:
+            shutil.rmtree(self.report_dir, ignore_errors=True)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    sanitize = config.stash.get(_sanitize_key, None)
+    if sanitize is not None:
+        sanitize.finish()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Reports no test saw (a process that outlived its test) fail the run."""
+    sanitize = session.config.stash.get(_sanitize_key, None)
+    if sanitize is None:
+        return
+    late = sanitize.new_reports()
+    if late:
+        sys.stderr.write(f"\ntangolab: sanitizer reports after the last test:\n{late}\n")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    sanitize = config.stash.get(_sanitize_key, None)
+    if sanitize is None:
+        return
+    if sanitize.seen:
+        terminalreporter.write_line(
+            f"tangolab: {len(sanitize.seen)} sanitizer report(s) kept in {sanitize.report_dir}",
+            red=True,
+        )
+    else:
+        terminalreporter.write_line("tangolab: no sanitizer report (ASan, UBSan, LSan)")
 
 
 def _machines_of(item: pytest.Item) -> list[Machine]:
@@ -218,6 +318,17 @@ def pytest_runtest_makereport(
 ) -> Generator[None, Any, None]:
     outcome = yield
     report: pytest.TestReport = outcome.get_result()
+    sanitize = item.config.stash.get(_sanitize_key, None)
+    if sanitize is not None:
+        found = sanitize.new_reports()
+        if found:
+            if report.failed:
+                report.sections.append(("tangolab: sanitizer report", found))
+            else:
+                report.outcome = "failed"
+                report.longrepr = f"sanitizer report while the test ran:\n{found}"
+                if hasattr(report, "wasxfail"):
+                    del report.wasxfail  # a memory error is not the expected failure
     if not report.failed:
         return
     for machine in _machines_of(item):

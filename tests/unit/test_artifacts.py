@@ -39,6 +39,9 @@ def test_layout(tmp_path: Path) -> None:
         "tangolab build qemu", "tangolab build kernel", "tangolab build kernel",
         "tangolab build rootfs", "tangolab build rootfs",
     ]  # fmt: skip
+    assert art.qemu_asan == tmp_path / "qemu-asan" / "qemu-system-arm"
+    assert build_command("qemu_asan") == "tangolab build qemu --sanitize"
+    assert "qemu_asan" not in NAMES  # made on request only: not checked, not in info
     assert MissingArtifact is MissingArtifactError
     assert issubclass(MissingArtifactError, TangolabError)
 

@@ -27,6 +27,8 @@ BOOTSTRAP = Path(__file__).resolve().parents[2] / "orchestrator" / "bootstrap.sh
 NEEDED = {
     # host compiler and C library headers: QEMU, the host build of guest/tools
     "gcc", "cpp", "binutils", "libc6-dev",
+    # gcc's ASan (with LSan) and UBSan runtimes: `tangolab build qemu --sanitize`
+    "libasan8", "libubsan1",
     # cross compiler and armhf C library headers: kernel, static guest tools
     "gcc-arm-linux-gnueabihf", "binutils-arm-linux-gnueabihf", "libc6-dev-armhf-cross",
     # kernel build

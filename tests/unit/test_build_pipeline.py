@@ -441,3 +441,33 @@ def test_make_context_takes_source_trees_from_the_environment(
     monkeypatch.setenv("TANGOLAB_QEMU_SRC", str(lab.tmp / "missing"))
     with pytest.raises(UsageError, match=r"QEMU source tree .*missing: no such directory"):
         tangolab.build.make_context()
+
+
+def test_sanitize_builds_its_own_qemu_beside_the_normal_one(lab: Lab) -> None:
+    build(["qemu"], lab.context())
+    normal = Artifacts.in_dir(lab.build_dir).qemu
+    before = normal.stat().st_mtime_ns
+    lab.take_calls()
+    build(["qemu"], lab.context(), sanitize=True)
+    art = Artifacts.in_dir(lab.build_dir)
+    assert art.qemu_asan == lab.build_dir / "qemu-asan" / "qemu-system-arm"
+    assert art.qemu_asan.read_bytes() == normal.read_bytes()  # same tree, other flags
+    args = [*CONFIGURE_ARGS, "--enable-asan", "--enable-ubsan", configure_args(lab.context())[-1]]
+    assert lab.take_calls() == [
+        "configure " + " ".join(args),
+        "ninja qemu-system-arm tests/qtest/tango4-test",
+    ]
+    assert normal.stat().st_mtime_ns == before and (lab.build_dir / "qemu" / "obj").is_dir()
+    record = read_record(lab.build_dir)
+    assert record["qemu-asan"]["configure"] == args
+    assert record["qemu"]["configure"] == configure_args(lab.context())
+    assert (lab.build_dir / "logs" / "qemu-asan.log").is_file()
+    build(["qemu"], lab.context(), sanitize=True)
+    assert lab.take_calls() == []  # up to date
+    (lab.repo / "hw-models" / "hw" / "tango.c").write_text("/* tango4 model v2 */\n")
+    build(["qemu"], lab.context(), sanitize=True)
+    assert lab.take_calls() == ["ninja qemu-system-arm tests/qtest/tango4-test"]
+    assert b"model v2" in art.qemu_asan.read_bytes()
+    assert b"model v2" not in normal.read_bytes()
+    with pytest.raises(UsageError, match="--sanitize builds QEMU: name the qemu target"):
+        build(["kernel"], lab.context(), sanitize=True)

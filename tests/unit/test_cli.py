@@ -242,9 +242,13 @@ def test_build_delegates_to_the_pipeline(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     calls: list[tuple[list[str], BuildContext]] = []
+    sanitized: list[bool] = []
 
-    def fake_build(targets: list[str], ctx: BuildContext) -> dict[str, Any]:
+    def fake_build(
+        targets: list[str], ctx: BuildContext, *, sanitize: bool = False
+    ) -> dict[str, Any]:
         calls.append((targets, ctx))
+        sanitized.append(sanitize)
         return {}
 
     monkeypatch.setattr(tangolab.build, "build", fake_build)
@@ -265,6 +269,8 @@ def test_build_delegates_to_the_pipeline(
     assert code == 2
     assert "--jobs" in err
     assert len(calls) == 2
+    assert run_cli(capsys, "build", "qemu", "--sanitize")[0] == 0
+    assert (calls[-1][0], sanitized) == (["qemu"], [False, False, True])
 
 
 def test_bad_linux_src_fails_before_building(
@@ -290,7 +296,9 @@ def test_build_failure_is_one_line_with_command_log_and_tail(
 ) -> None:
     log = tmp_path / "kernel.log"
 
-    def failing_build(targets: list[str], ctx: BuildContext) -> dict[str, Any]:
+    def failing_build(
+        targets: list[str], ctx: BuildContext, *, sanitize: bool = False
+    ) -> dict[str, Any]:
         run(["sh", "-c", "echo compiling; echo 'foo.c:1: error: bad' >&2; exit 2"],
             log=log, title="build Linux")  # fmt: skip
         return {}

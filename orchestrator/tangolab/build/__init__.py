@@ -21,6 +21,7 @@ from .artifacts import update_record
 from .context import BuildContext
 from .kernel import build_kernel
 from .qemu import build_qemu
+from .qemu import record_name as qemu_record_name
 from .rootfs import build_rootfs
 from .runner import BuildError, step
 from .sources import kernel_version, user_source_tree
@@ -55,10 +56,14 @@ def make_context(
     return ctx
 
 
-def build(targets: Sequence[str], ctx: BuildContext | None = None) -> dict[str, Any]:
+def build(
+    targets: Sequence[str], ctx: BuildContext | None = None, *, sanitize: bool = False
+) -> dict[str, Any]:
     """Build the named parts ('all' = everything) and return their records.
 
-    Each part's record goes to artifacts.json when its build completes.
+    Each part's record goes to artifacts.json when its build completes. With
+    `sanitize`, QEMU is built with ASan and UBSan in its own directory (record
+    "qemu-asan") instead of the normal QEMU, which is left as it is.
     """
     wanted = set(targets) if targets else {"all"}
     unknown = wanted - set(TARGETS)
@@ -71,6 +76,8 @@ def build(targets: Sequence[str], ctx: BuildContext | None = None) -> dict[str, 
         wanted = set(PARTS)
     if "rootfs" in wanted:
         wanted.add("kernel")  # the root file system holds the kernel's modules
+    if sanitize and "qemu" not in wanted:
+        raise UsageError("--sanitize builds QEMU: name the qemu target (or all)")
     done: dict[str, Any] = {}
     timings: dict[str, float] = {}
     for part in PARTS:
@@ -78,14 +85,14 @@ def build(targets: Sequence[str], ctx: BuildContext | None = None) -> dict[str, 
             continue
         t0 = time.monotonic()
         if part == "qemu":
-            info = build_qemu(ctx)
+            info = build_qemu(ctx, sanitize=sanitize)
         elif part == "kernel":
             info = build_kernel(ctx)
         else:
             info = build_rootfs(ctx, done["kernel"])
         timings[part] = time.monotonic() - t0
         done[part] = info
-        update_record(ctx.build, part, info)
+        update_record(ctx.build, qemu_record_name(sanitize) if part == "qemu" else part, info)
     summary = ", ".join(f"{k} {v:.0f}s" for k, v in timings.items())
     step(f"build done ({summary}); artifacts in {ctx.build}")
     return done

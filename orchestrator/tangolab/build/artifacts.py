@@ -28,8 +28,12 @@ LAYOUT: dict[str, tuple[str, str]] = {
     "dtb": ("linux/tango4-qemu.dtb", "kernel"),
     "initrd": ("rootfs/initramfs.cpio.gz", "rootfs"),
     "ssh_key": ("rootfs/ssh/id_ed25519", "rootfs"),
+    "qemu_asan": ("qemu-asan/qemu-system-arm", "qemu --sanitize"),
 }
-NAMES = tuple(LAYOUT)
+#: Artifacts made only on request (QEMU with ASan and UBSan, for the tests).
+OPTIONAL = ("qemu_asan",)
+#: The artifacts `tangolab build all` makes.
+NAMES = tuple(name for name in LAYOUT if name not in OPTIONAL)
 #: The artifacts a boot needs (the SSH key only with SSH).
 BOOT = ("qemu", "kernel", "dtb", "initrd")
 #: Keys of a build target's record that `tangolab info` reports as its version.
@@ -48,6 +52,9 @@ def build_command(name: str) -> str:
 class Artifacts:
     """The files a tango4 boot uses, and the versions they were built from.
 
+    `qemu_asan` is the optional sanitized QEMU (`tangolab build qemu
+    --sanitize`); `paths` and `check` cover `NAMES` only.
+
     `versions` maps each build target (qemu, kernel, rootfs) whose build
     completed to its record's version fields; it is empty for files that did
     not come from a recorded build.
@@ -58,6 +65,7 @@ class Artifacts:
     dtb: Path
     initrd: Path
     ssh_key: Path
+    qemu_asan: Path
     versions: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @classmethod
@@ -69,6 +77,7 @@ class Artifacts:
             dtb=build / LAYOUT["dtb"][0],
             initrd=build / LAYOUT["initrd"][0],
             ssh_key=build / LAYOUT["ssh_key"][0],
+            qemu_asan=build / LAYOUT["qemu_asan"][0],
         )
 
     def paths(self) -> dict[str, Path]:

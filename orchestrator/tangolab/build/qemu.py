@@ -6,6 +6,11 @@ hw-models/ is laid over a copy of the pristine QEMU tree, qemu-patches/
 (listed in qemu-patches/series) are applied, and only arm-softmmu is
 configured, with only the devices listed in
 hw-models/configs/devices/arm-softmmu/tango4.mak.
+
+With `sanitize`, the same tree is built with AddressSanitizer and UBSan
+(QEMU's --enable-asan --enable-ubsan) in a directory of its own
+(`Artifacts.qemu_asan`, build/qemu-asan/), with its own stamps and record
+("qemu-asan"): the normal build is untouched.
 """
 
 from __future__ import annotations
@@ -39,21 +44,31 @@ CONFIGURE_ARGS = [
     "--disable-rust",
     "--disable-linux-io-uring",
 ]
+#: what `sanitize` adds: ASan and UBSan (QEMU builds these with -O2 -g as usual)
+SANITIZE_ARGS = ["--enable-asan", "--enable-ubsan"]
 
 
-def build_qemu(ctx: BuildContext) -> dict[str, Any]:
+def record_name(sanitize: bool) -> str:
+    """The build's name in artifacts.json, its stamps and its log."""
+    return "qemu-asan" if sanitize else "qemu"
+
+
+def build_qemu(ctx: BuildContext, *, sanitize: bool = False) -> dict[str, Any]:
     src = ctx.upstreams.qemu(ctx.qemu_src)
-    link = Artifacts.in_dir(ctx.build).qemu
+    artifacts = Artifacts.in_dir(ctx.build)
+    link = artifacts.qemu_asan if sanitize else artifacts.qemu
+    name = record_name(sanitize)
     out = link.parent
     work, obj = out / "src", out / "obj"
     binary = obj / link.name
-    log = ctx.logs / "qemu.log"
+    log = ctx.logs / f"{name}.log"
     models, patches = ctx.repo / "hw-models", ctx.repo / "qemu-patches"
     cc = "ccache gcc" if ctx.ccache_env() else "gcc"
-    args = [*CONFIGURE_ARGS, f"--cc={cc}"]
+    args = [*CONFIGURE_ARGS, *(SANITIZE_ARGS if sanitize else []), f"--cc={cc}"]
     digest = digest_paths([models, patches], extra=f"{src.origin}\n{args}")
     info: dict[str, Any] = {**src.record(), "binary": str(link), "configure": args}
-    stamp = ctx.read_stamp("qemu")
+    stamp = ctx.read_stamp(name)
+    what = " (ASan + UBSan)" if sanitize else ""
     if (
         stamp
         and stamp.get("digest") == digest
@@ -62,11 +77,11 @@ def build_qemu(ctx: BuildContext) -> dict[str, Any]:
         and ctx.qemu_src is None
         and work_tree_source(work) == src.record()
     ):
-        step(f"QEMU {src.version}: up to date")
+        step(f"QEMU {src.version}{what}: up to date")
         return info
 
-    drop_record(ctx.build, "qemu")
-    step(f"QEMU {src.version}: preparing the tree ({src.origin})")
+    drop_record(ctx.build, name)
+    step(f"QEMU {src.version}{what}: preparing the tree ({src.origin})")
     series = read_series(patches)
     changed = sync_tree(
         src,
@@ -79,11 +94,12 @@ def build_qemu(ctx: BuildContext) -> dict[str, Any]:
     if changed:
         step(f"QEMU: {len(changed)} file(s) changed in the work tree")
 
-    configured = ctx.read_stamp("qemu-configure")
+    configured = ctx.read_stamp(f"{name}-configure")
     if not (obj / "build.ninja").exists() or not configured or configured.get("args") != args:
         shutil.rmtree(obj, ignore_errors=True)
         obj.mkdir(parents=True)
-        step("QEMU: configure (arm-softmmu, tango4 devices only)")
+        flavour = ", ASan + UBSan" if sanitize else ""
+        step(f"QEMU: configure (arm-softmmu, tango4 devices only{flavour})")
         run(
             [work / "configure", *args],
             cwd=obj,
@@ -91,9 +107,9 @@ def build_qemu(ctx: BuildContext) -> dict[str, Any]:
             title="configure QEMU",
             env=ctx.ccache_env(),
         )
-        ctx.write_stamp("qemu-configure", {"args": args})
+        ctx.write_stamp(f"{name}-configure", {"args": args})
 
-    step("QEMU: build")
+    step(f"QEMU{what}: build")
     run(
         # the machine, and QEMU's C qtest of it (tests/models/test_c_qtest.py)
         ["ninja", "-j", str(ctx.jobs), binary.name, "tests/qtest/tango4-test"],
@@ -108,5 +124,5 @@ def build_qemu(ctx: BuildContext) -> dict[str, Any]:
     if link.is_symlink() or link.exists():
         link.unlink()
     link.symlink_to(binary.relative_to(out))
-    ctx.write_stamp("qemu", {"digest": digest, "info": info})
+    ctx.write_stamp(name, {"digest": digest, "info": info})
     return info
