@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tangolab.experiment.cells import CellResult, CellSpec, measure, run_cell
+from tangolab.experiment.cells import DELAY_PARAM, CellResult, CellSpec, measure, run_cell
 from tangolab.machine import Machine
 from tangolab.nand.layout import EccLayout, Geometry, compute_layout
 
@@ -99,9 +99,7 @@ def test_irq_policy_loses_data_in_flight_then_recovers(cells: Cells) -> None:
 
 
 def test_delay_policy_survives_only_below_its_delay(cells: Cells) -> None:
-    cells.m.run(
-        "echo 100 > /sys/module/tangox_dma/parameters/teardown_delay_us", timeout=30, check=True
-    )
+    cells.m.run(f"echo 100 > {DELAY_PARAM}", timeout=30, check=True)
     below = cells.run("delay", 20_000, jitter="none")
     assert intact(below), below
     above = cells.run("delay", 500_000)
