@@ -12,8 +12,6 @@ log, and hands the bytes to pexpect's ``expect()``.
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import ctypes.util
 import errno
 import os
 import re
@@ -31,6 +29,7 @@ from typing import Any, NamedTuple, TypeVar
 
 import pexpect
 
+from tangolab import lifetime
 from tangolab.errors import (
     BootTimeout,
     CommandTimeout,
@@ -65,7 +64,6 @@ MAX_CONSOLE_LINE = 1000
 _TAIL_BYTES = 64 * 1024
 _WAIT_SLICE = 0.1
 _PENDING_LIMIT = 16 * 1024 * 1024
-_PR_SET_PDEATHSIG = 1
 
 _E = TypeVar("_E", bound=MachineError)
 
@@ -117,17 +115,6 @@ def file_tail(path: Path, lines: int = 30, max_bytes: int = 16 * 1024) -> str:
     except OSError:
         return ""
     return tail_lines(normalize_output(data), lines)
-
-
-def _load_prctl() -> Callable[..., int] | None:
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
-        fn: Callable[..., int] = libc.prctl
-    except (OSError, AttributeError):
-        return None
-    return fn
 
 
 class _Pump:
@@ -273,10 +260,8 @@ class SerialConsole:
     def _child_setup(self) -> Callable[[], None]:
         """Runs in the child between fork and exec (no allocation-heavy work)."""
         stderr_path = os.fsencode(self.stderr_log)
-        parent = os.getpid()
-        # QEMU dies with us even if we are SIGKILLed; only from the main thread,
-        # because the signal fires when the *thread* that forked exits.
-        prctl = _load_prctl() if threading.current_thread() is threading.main_thread() else None
+        # QEMU dies with us even if we are SIGKILLed (tangolab.lifetime).
+        die_with_parent = lifetime.die_with_parent()
 
         def setup() -> None:
             fd = os.open(stderr_path, os.O_WRONLY | os.O_APPEND)
@@ -287,10 +272,8 @@ class SerialConsole:
             attrs = termios.tcgetattr(1)
             attrs[1] &= ~termios.ONLCR
             termios.tcsetattr(1, termios.TCSANOW, attrs)
-            if prctl is not None:
-                prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
-                if os.getppid() != parent:
-                    os._exit(1)
+            if die_with_parent is not None:
+                die_with_parent()
 
         return setup
 

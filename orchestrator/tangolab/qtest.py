@@ -15,7 +15,10 @@ for replies (and by `sync`).
 
 Errors (QEMU exiting, no answer in time, a FAIL reply) raise `QTestError`
 whose message ends with the tail of QEMU's stderr. `close` (or leaving the
-``with`` block) stops QEMU and leaves no process or socket behind.
+``with`` block) stops QEMU and leaves no process or socket behind; if the
+orchestrator is SIGKILLed, QEMU gets SIGTERM from the kernel
+(PR_SET_PDEATHSIG, `tangolab.lifetime`) and its temporary directory in /tmp
+(``tlqt-*``: sockets, stderr log) is what remains.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from tangolab import lifetime
 from tangolab.errors import QmpError, TangolabError
 from tangolab.qmp import QmpClient
 
@@ -174,6 +178,8 @@ class QTestMachine:
                     stdout=err,
                     stderr=err,
                     start_new_session=True,
+                    # QEMU dies with us even if we are SIGKILLed
+                    preexec_fn=lifetime.die_with_parent(),
                 )
             self._accept_qtest()
             self.clock_ns = 0  # the qtest accelerator's clock starts at 0

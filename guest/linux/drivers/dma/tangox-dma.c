@@ -84,6 +84,9 @@
 #include "dmaengine.h"
 #include "virt-dma.h"
 
+#define CREATE_TRACE_POINTS
+#include <trace/events/tangox_dma.h>
+
 /* Switch box registers */
 #define SBOX_RESET			0x00
 #define SBOX_RESET2			0x04
@@ -278,6 +281,17 @@ static void tangox_dma_sbox_set(struct tangox_dma_dev *td, u32 dst, u32 src)
 	writel(FIELD_PREP(SBOX_NIBBLE, src) << shift, td->sbox + reg);
 }
 
+/* Cookie and length of the descriptor on @pchan, for the tracepoints. */
+static int tangox_dma_cookie(struct tangox_dma_pchan *pchan)
+{
+	return pchan->desc ? pchan->desc->vd.tx.cookie : 0;
+}
+
+static size_t tangox_dma_len(struct tangox_dma_pchan *pchan)
+{
+	return pchan->desc ? pchan->desc->len : 0;
+}
+
 static void tangox_dma_route(struct tangox_dma_pchan *pchan, u32 port)
 {
 	if (pchan->dir == DMA_MEM_TO_DEV)
@@ -287,6 +301,9 @@ static void tangox_dma_route(struct tangox_dma_pchan *pchan, u32 port)
 
 	pchan->routed = port;
 	pchan->routed_at = ktime_get();
+	trace_tangox_dma_route_setup(pchan->id, tangox_dma_cookie(pchan),
+				     pchan->port, port, pchan->dir,
+				     tangox_dma_len(pchan));
 }
 
 /* Time the routes of @pchan have been set, up to now. td->lock held. */
@@ -305,6 +322,9 @@ static void tangox_dma_unroute(struct tangox_dma_pchan *pchan, bool waited)
 	u32 dst = pchan->dir == DMA_MEM_TO_DEV ? pchan->routed : pchan->port;
 
 	tangox_dma_sbox_set(pchan->td, dst, SBOX_DISCONNECT);
+	trace_tangox_dma_route_teardown(pchan->id, tangox_dma_cookie(pchan),
+					pchan->port, pchan->routed, pchan->dir,
+					tangox_dma_len(pchan));
 	pchan->held_ns = tangox_dma_held_ns(pchan);
 	pchan->routed = 0;
 
@@ -373,6 +393,8 @@ static void tangox_dma_start(struct tangox_dma_pchan *pchan,
 	pchan->desc = desc;
 	pchan->starts++;
 	vchan->pchan = pchan;
+	trace_tangox_dma_issue(pchan->id, desc->vd.tx.cookie, pchan->port,
+			       vchan->port, desc->dir, desc->len);
 
 	tangox_dma_route(pchan, vchan->port);
 	tangox_dma_write_cmd(pchan);
@@ -456,6 +478,10 @@ static void tangox_dma_finish(struct tangox_dma_pchan *pchan, bool waited)
 		tx->callback = NULL;
 		tx->callback_result = NULL;
 	}
+	trace_tangox_dma_complete(pchan->id, tx->cookie, pchan->port,
+				  vchan->port, desc->dir,
+				  desc->len - desc->vd.tx_result.residue,
+				  desc->vd.tx_result.result);
 	vchan_cookie_complete(&desc->vd);
 
 	pchan->state = TANGOX_PCHAN_FREE;
@@ -529,6 +555,10 @@ static irqreturn_t tangox_dma_irq(int irq, void *data)
 	spin_lock(&vchan->vc.lock);
 
 	status = readl(pchan->base + MCHAN_CMD);
+	trace_tangox_dma_irq(pchan->id, desc->vd.tx.cookie, pchan->port,
+			     vchan->port, desc->dir,
+			     desc->len - tangox_dma_cmds_len(desc, desc->next),
+			     desc->next, desc->ncmds, status);
 
 	/*
 	 * A register write while the channel was busy is ignored by the
@@ -685,6 +715,22 @@ static void tangox_dma_build(struct tangox_dma_builder *b,
 	}
 }
 
+static dma_cookie_t tangox_dma_tx_submit(struct dma_async_tx_descriptor *tx)
+{
+	struct tangox_dma_vchan *vchan = to_tangox_dma_vchan(tx->chan);
+	struct tangox_dma_desc *desc =
+		container_of(tx, struct tangox_dma_desc, vd.tx);
+	enum dma_transfer_direction dir = desc->dir;
+	size_t len = desc->len;
+	dma_cookie_t cookie;
+
+	/* Once submitted, the descriptor may complete and go at any time. */
+	cookie = vchan_tx_submit(tx);
+	trace_tangox_dma_submit(-1, cookie, 0, vchan->port, dir, len);
+
+	return cookie;
+}
+
 static struct dma_async_tx_descriptor *
 tangox_dma_prep_slave_sg(struct dma_chan *chan, struct scatterlist *sgl,
 			 unsigned int sg_len, enum dma_transfer_direction dir,
@@ -693,6 +739,7 @@ tangox_dma_prep_slave_sg(struct dma_chan *chan, struct scatterlist *sgl,
 	struct tangox_dma_vchan *vchan = to_tangox_dma_vchan(chan);
 	struct tangox_dma_dev *td = to_tangox_dma_dev(chan->device);
 	struct tangox_dma_builder b = { };
+	struct dma_async_tx_descriptor *tx;
 	struct tangox_dma_desc *desc;
 	struct scatterlist *sg;
 	size_t len = 0;
@@ -737,7 +784,10 @@ tangox_dma_prep_slave_sg(struct dma_chan *chan, struct scatterlist *sgl,
 	b = (struct tangox_dma_builder){ .desc = desc };
 	tangox_dma_build(&b, sgl, sg_len);
 
-	return vchan_tx_prep(&vchan->vc, &desc->vd, flags);
+	tx = vchan_tx_prep(&vchan->vc, &desc->vd, flags);
+	tx->tx_submit = tangox_dma_tx_submit;
+
+	return tx;
 }
 
 static void tangox_dma_issue_pending(struct dma_chan *chan)
@@ -853,6 +903,9 @@ static int tangox_dma_periph_done(struct dma_chan *chan, dma_cookie_t cookie)
 
 	pchan = vchan->pchan;
 	if (pchan && pchan->desc->vd.tx.cookie == cookie) {
+		trace_tangox_dma_peripheral_done(pchan->id, cookie, pchan->port,
+						 vchan->port, pchan->desc->dir,
+						 pchan->desc->len);
 		pchan->desc->periph_done = true;
 		if (pchan->state == TANGOX_PCHAN_WAIT)
 			tangox_dma_finish(pchan, true);
@@ -860,6 +913,9 @@ static int tangox_dma_periph_done(struct dma_chan *chan, dma_cookie_t cookie)
 		desc = tangox_dma_find_desc(vchan, cookie);
 		if (desc) {
 			/* The peripheral finished before the transfer began. */
+			trace_tangox_dma_peripheral_done(-1, cookie, 0,
+							 vchan->port,
+							 desc->dir, desc->len);
 			desc->periph_done = true;
 		} else {
 			/*

@@ -92,6 +92,9 @@
 #include <linux/unaligned.h>
 #include <linux/units.h>
 
+#define CREATE_TRACE_POINTS
+#include <trace/events/tango_nand.h>
+
 /* NFC registers */
 #define NFC_STATUS			0x00
 #define   NFC_STATUS_CMD_READY		BIT(31)
@@ -548,32 +551,47 @@ static void tango_dma_callback(void *arg, const struct dmaengine_result *result)
 
 static int tango_wait_dma(struct tango_nfc *nfc, const char *what, int page)
 {
-	if (!wait_for_completion_timeout(&nfc->dma_done,
-					 msecs_to_jiffies(TANGO_DMA_TIMEOUT_MS))) {
+	unsigned long left;
+	int ret;
+
+	trace_tango_nand_wait_begin(page, TANGO_NAND_WAIT_DMA, 0);
+	left = wait_for_completion_timeout(&nfc->dma_done,
+					   msecs_to_jiffies(TANGO_DMA_TIMEOUT_MS));
+	/* The completion orders the callback's writes before these reads */
+	if (!left)
+		ret = -ETIMEDOUT;
+	else if (nfc->dma_result.result != DMA_TRANS_NOERROR ||
+		 nfc->dma_result.residue)
+		ret = -EIO;
+	else
+		ret = 0;
+	trace_tango_nand_wait_end(page, TANGO_NAND_WAIT_DMA, ret);
+
+	if (ret == -ETIMEDOUT)
 		dev_err(nfc->dev, "tango_nand: %s page %d: timeout waiting for DMA completion\n",
 			what, page);
-		return -ETIMEDOUT;
-	}
+	else if (ret)
+		dev_err(nfc->dev, "tango_nand: %s page %d: DMA transfer failed (result %d, %u bytes not moved)\n",
+			what, page, nfc->dma_result.result,
+			nfc->dma_result.residue);
 
-	/* The completion orders the callback's writes before these reads */
-	if (nfc->dma_result.result == DMA_TRANS_NOERROR &&
-	    !nfc->dma_result.residue)
-		return 0;
-
-	dev_err(nfc->dev, "tango_nand: %s page %d: DMA transfer failed (result %d, %u bytes not moved)\n",
-		what, page, nfc->dma_result.result, nfc->dma_result.residue);
-
-	return -EIO;
+	return ret;
 }
 
 static int tango_wait_cmd_ready(struct tango_nfc *nfc, const char *what,
 				int page)
 {
 	u32 val;
+	int ret;
 
-	if (readl_poll_timeout(nfc->reg_base + NFC_STATUS, val,
-			       val & NFC_STATUS_CMD_READY, TANGO_POLL_US,
-			       TANGO_READY_TIMEOUT_US)) {
+	trace_tango_nand_wait_begin(page, TANGO_NAND_WAIT_CMD_READY, 0);
+	ret = readl_poll_timeout(nfc->reg_base + NFC_STATUS, val,
+				 val & NFC_STATUS_CMD_READY, TANGO_POLL_US,
+				 TANGO_READY_TIMEOUT_US);
+	trace_tango_nand_wait_end(page, TANGO_NAND_WAIT_CMD_READY,
+				  ret ? ret :
+				  val & NFC_STATUS_CMD_ABORTED ? -EIO : 0);
+	if (ret) {
 		dev_err(nfc->dev, "tango_nand: %s page %d: timeout waiting for CMD_READY (status %#x)\n",
 			what, page, val);
 		return -ETIMEDOUT;
@@ -603,6 +621,7 @@ static int tango_nfc_abort(struct tango_nfc *nfc, const char *what, int page)
 
 	before = readl(nfc->reg_base + NFC_STATUS);
 	writel(NFC_FLASH_CMD_ABORT, nfc->reg_base + NFC_FLASH_CMD);
+	trace_tango_nand_cmd(page, NFC_FLASH_CMD_ABORT);
 
 	ret = readl_poll_timeout_atomic(nfc->reg_base + NFC_STATUS, val,
 					val & NFC_STATUS_CMD_READY, 1,
@@ -716,6 +735,8 @@ static int tango_nfc_xfer(struct nand_chip *chip, int page, void *buf,
 	writel(0, nfc->reg_base + NFC_ADDR_OFFSET);
 	writel(program ? NFC_FLASH_CMD_PROGRAM : NFC_FLASH_CMD_READ,
 	       nfc->reg_base + NFC_FLASH_CMD);
+	trace_tango_nand_cmd(page, program ? NFC_FLASH_CMD_PROGRAM :
+				   NFC_FLASH_CMD_READ);
 
 	/*
 	 * CMD_READY only tells the end of the command if the command started:
@@ -764,6 +785,7 @@ raw:
 	writel(PBUS_PAD_MODE_RAW, nfc->pbus_base + PBUS_PAD_MODE);
 unmap:
 	dma_unmap_single(dma_dev, addr, mtd->writesize, dir);
+	trace_tango_nand_page_done(page, program, ret);
 
 	return ret;
 }

@@ -1,0 +1,90 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Copyright (c) 2026 tangolab developers
+"""`tangolab.lifetime`: a child started with `die_with_parent()` goes when
+its parent is SIGKILLed; it is set in the main thread and in a Dask task,
+not in other threads."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+
+import pytest
+
+from tangolab.lifetime import die_with_parent, in_dask_task
+
+PARENT = textwrap.dedent(
+    """
+    import subprocess, sys, time
+    from tangolab.lifetime import die_with_parent
+    child = subprocess.Popen(["sleep", "60"], preexec_fn=die_with_parent() if {tie} else None)
+    print(child.pid, flush=True)
+    time.sleep(60)
+    """
+)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(")")[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def _orphan_after_sigkill(tie: bool) -> bool:
+    """Start a parent that starts `sleep 60`, SIGKILL the parent: whether the
+    sleep is still alive 5 s later (it is killed at the end in any case)."""
+    parent = subprocess.Popen(
+        [sys.executable, "-c", PARENT.format(tie=tie)], stdout=subprocess.PIPE, text=True
+    )
+    assert parent.stdout is not None
+    pid = int(parent.stdout.readline())
+    try:
+        parent.kill()
+        parent.wait(10)
+        deadline = time.monotonic() + 5
+        while _alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return _alive(pid)
+    finally:
+        if _alive(pid):
+            os.kill(pid, signal.SIGKILL)
+        parent.stdout.close()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_a_tied_child_goes_with_its_sigkilled_parent() -> None:
+    assert not _orphan_after_sigkill(True)
+    # the control: without it the child lives on
+    assert _orphan_after_sigkill(False)
+
+
+def test_not_in_a_plain_thread() -> None:
+    got: list[object] = []
+    t = threading.Thread(target=lambda: got.append(die_with_parent()))
+    t.start()
+    t.join()
+    assert got == [None]
+    assert not in_dask_task()
+
+
+def test_in_a_dask_task() -> None:
+    from dask.distributed import Client, LocalCluster
+
+    def probe() -> tuple[bool, bool, bool]:
+        main = threading.current_thread() is threading.main_thread()
+        return main, in_dask_task(), die_with_parent() is not None
+
+    with (
+        LocalCluster(
+            n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
+        ) as c,
+        Client(c) as client,
+    ):
+        assert client.submit(probe, pure=False).result(timeout=60) == (False, True, True)
