@@ -107,6 +107,23 @@ def test_delay_policy_survives_only_below_its_delay(cells: Cells) -> None:
     assert above.failed > 0, above
 
 
+def test_callback_policies_through_the_test_layer(cells: Cells) -> None:
+    """The reply of the thread (the client's callback waits for its device)
+    and the reporter's idea (the callback runs in the interrupt, before the
+    tear-down), with the NAND driver's test-layer callback_wait: the first
+    waits in atomic context and still loses, the second waits there and
+    loses nothing; the hook needs no atomic wait at all."""
+    late = cells.run("callback", 100_000)
+    assert late.failed > 0 and late.bytes_dropped > 0, late
+    assert late.atomic_wait_us > 0, late
+    early = cells.run("irq-callback", 100_000)
+    assert intact(early), early
+    assert early.atomic_wait_us > 0, early
+    hook = cells.run("client", 100_000)
+    assert intact(hook), hook
+    assert hook.atomic_wait_us == 0, hook
+
+
 def test_losses_are_seeded_and_repeatable() -> None:
     """Under -icount the same seed loses the same pages; another seed others."""
 
