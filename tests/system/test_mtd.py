@@ -73,6 +73,14 @@ def test_kernel_mtd_test_module(tango_machine_module: Machine, module: str, args
     assert status, log[-2000:]
     if module == "mtd_subpagetest" and "not supported" in log.lower():
         pytest.skip("no sub-page writes on this controller")
+    if module == "mtd_oobtest":
+        # The free OOB bytes are covered by the ECC of the page's first step:
+        # an OOB-only write to them is refused (they go with the page data),
+        # so the test stops at its first write, and nothing crashes.
+        assert status.group(1) != "0", log[-3000:]
+        assert "mtd_oobtest: error: writeoob failed at 0x" in log, log[-3000:]
+        assert "Oops" not in log and "BUG" not in log, log[-3000:]
+        return
     # Every MTD test module ends with "finished with N errors", "finished
     # successfully" or plain "finished"; mtd_nandbiterrs then returns -EIO on
     # purpose so that it unloads, having driven reads past the ECC strength.

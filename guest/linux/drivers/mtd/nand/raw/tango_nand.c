@@ -37,9 +37,10 @@
  *
  * so OOB bytes 0-5 are the bad block marker at physical offset writesize,
  * where the factory marks bad blocks and where the core looks for them,
- * OOB bytes 6-9 are the metadata: protected by the ECC of packet 0, they
- * can only be written together with the page data, so the layout offers no
- * free OOB bytes. The ECC bytes follow. OOB reads and writes (->read_oob(),
+ * OOB bytes 6-9 are the metadata, the only free bytes: protected by the ECC
+ * of packet 0, they can only be written together with the page data, and
+ * an OOB-only write that is not raw may only change the bad block marker.
+ * The ECC bytes follow. OOB reads and writes (->read_oob(),
  * ->write_oob()) are raw accesses to those OOB bytes only.
  *
  * One ECC page access follows the controller's flow: abort a command
@@ -537,6 +538,22 @@ static int tango_write_oob(struct nand_chip *chip, int page)
 }
 
 /*
+ * An OOB-only write that is not raw cannot update the ECC of packet 0,
+ * which covers the metadata: it may only write the bad block marker.
+ * The free bytes are written together with the page data.
+ */
+static int tango_write_oob_ecc(struct nand_chip *chip, int page)
+{
+	struct mtd_info *mtd = nand_to_mtd(chip);
+
+	if (memchr_inv(chip->oob_poi + TANGO_BBM_SIZE, 0xff,
+		       mtd->oobsize - TANGO_BBM_SIZE))
+		return -EOPNOTSUPP;
+
+	return tango_write_oob(chip, page);
+}
+
+/*
  * ECC page access: NFC + DMA
  */
 
@@ -941,7 +958,7 @@ static int tango_write_page(struct nand_chip *chip, const u8 *buf,
 }
 
 /*
- * OOB layout, raw view: bad block marker, metadata, ECC bytes
+ * OOB layout, raw view: bad block marker, metadata (free), ECC bytes
  */
 
 static int tango_ooblayout_ecc(struct mtd_info *mtd, int section,
@@ -958,14 +975,16 @@ static int tango_ooblayout_ecc(struct mtd_info *mtd, int section,
 	return 0;
 }
 
-/*
- * No free bytes: the metadata bytes are covered by the ECC of packet 0, so
- * an OOB-only write to them would leave packet 0 undecodable.
- */
 static int tango_ooblayout_free(struct mtd_info *mtd, int section,
 				struct mtd_oob_region *oobregion)
 {
-	return -ERANGE;
+	if (section)
+		return -ERANGE;
+
+	oobregion->offset = TANGO_OOB_META;
+	oobregion->length = TANGO_META_SIZE;
+
+	return 0;
 }
 
 static const struct mtd_ooblayout_ops tango_ooblayout_ops = {
@@ -1113,7 +1132,8 @@ static int tango_attach_chip(struct nand_chip *chip)
 	ecc->read_page_raw = tango_read_page_raw;
 	ecc->write_page_raw = tango_write_page_raw;
 	ecc->read_oob = tango_read_oob;
-	ecc->write_oob = tango_write_oob;
+	ecc->write_oob = tango_write_oob_ecc;
+	ecc->write_oob_raw = tango_write_oob;
 	mtd_set_ooblayout(mtd, &tango_ooblayout_ops);
 
 	/* A flash BBT cannot keep its marker in the OOB: the NFC skips it */
