@@ -162,11 +162,12 @@
 
 #define TANGO_DMA_TIMEOUT_MS		1000
 /*
- * A page's data is in the NFC at most a few sbox latencies after the DMA
- * interrupt, then the chip programs it (tPROG) or the read ends: 20 ms is
- * ample, and is what a page lost on its way costs.
+ * The first wait of a page access, CMD_READY, covers the whole page: tR or
+ * tPROG and its data through the sbox, a few milliseconds at most. 100 ms
+ * leaves room for a loaded host under emulation, and is what a page lost
+ * on its way costs.
  */
-#define TANGO_READY_TIMEOUT_US		(20 * USEC_PER_MSEC)
+#define TANGO_READY_TIMEOUT_US		(100 * USEC_PER_MSEC)
 #define TANGO_POLL_US			10
 /* CMD_READY is back right after an abort: a short busy poll */
 #define TANGO_ABORT_TIMEOUT_US		100
