@@ -31,6 +31,10 @@ APT_PACKAGES=(
 	# build tools
 	ccache ninja-build make flex bison bc cpio kmod patch perl pkg-config
 	device-tree-compiler dpkg-dev xz-utils git debian-archive-keyring
+	# `tangolab patches check`: sparse (C=1) on the kernel series
+	sparse
+	# `tangolab debug`: gdb on the guest's vmlinux through QEMU's gdbstub
+	gdb-multiarch
 	# QEMU's libraries
 	libglib2.0-dev libpixman-1-dev libfdt-dev libslirp-dev zlib1g-dev
 	# the orchestrator's virtual environment

@@ -11,6 +11,8 @@
     tangolab qmp [--instance NAME] CMD [JSON]   one QMP command against an instance
     tangolab info [--json]                      versions and artifact paths
     tangolab torture kill|fuzz ...              reliability campaigns (commands.torture)
+    tangolab trace --policy P --latency L ...   a timeline of a few pages (commands.trace)
+    tangolab debug --policy P --latency L ...   stop at a lost transfer, gdb backtraces
 
 ``boot`` and ``shell`` take ``--nand IMG`` (checked exactly against the chip
 before QEMU starts; ``onfi-nand.blocks`` follows the image) or
@@ -207,7 +209,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-COMMAND_MODULES: tuple[str, ...] = ("bench", "experiment", "inject", "nand", "patches", "torture")
+COMMAND_MODULES: tuple[str, ...] = (
+    "bench",
+    "debug",
+    "experiment",
+    "inject",
+    "nand",
+    "patches",
+    "torture",
+    "trace",
+)
 
 
 # --- helpers -------------------------------------------------------------------

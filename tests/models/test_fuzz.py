@@ -97,34 +97,28 @@ BLOCKS = 16
 IMAGE_SIZE = BLOCKS * 64 * 2112
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="finding (issue 14): onfi-nand compares blk_getlength(), which QEMU rounds up to "
-    "512-byte sectors, with the exact image size; an image up to 511 bytes short is accepted "
-    "and grown by the first write at its end (the orchestrator checks the size exactly)",
-)
 def test_a_slightly_truncated_image_is_refused(qemu_path: Path, tmp_path: Path) -> None:
-    image = tmp_path / "short.img"
-    image.write_bytes(b"\xff" * (IMAGE_SIZE - 100))
-    args = ["-global", f"onfi-nand.blocks={BLOCKS}",
-            "-drive", f"if=mtd,index=0,format=raw,file={image}"]  # fmt: skip
-    m = QTestMachine(args, qemu=qemu_path, timeout=10)
-    try:
-        m.start()
-    except QemuExited:
-        return  # refused: what the test wants
-    try:
-        # Not refused: program the last page through PBUS raw cycles; the file grows.
-        page = BLOCKS * 64 - 1
-        base = 0x0002_0000
-        for cmd_or_addr in [(0, 0x80), (4, 0), (4, 0), (4, page & 0xFF), (4, page >> 8)]:
-            m.writeb(base + cmd_or_addr[0], cmd_or_addr[1])
-        m.writeb(base + 8, 0x00)
-        m.writeb(base, 0x10)
-        m.clock_step(1_000_000)
-    finally:
+    """Finding (issue 14): onfi-nand compared blk_getlength(), which QEMU
+    rounds up to 512-byte sectors, with the exact image size, so an image up
+    to 511 bytes short was accepted and grown by the first program at its
+    end. It is refused now with the sizes in the error, the image untouched;
+    one a whole sector short was refused before and still is."""
+    for short in (100, 511, 512):
+        image = tmp_path / f"short{short}.img"
+        data = bytes(range(256)) * ((IMAGE_SIZE - short) // 256) + b"\xff" * (
+            (IMAGE_SIZE - short) % 256
+        )
+        image.write_bytes(data)
+        args = ["-global", f"onfi-nand.blocks={BLOCKS}",
+                "-drive", f"if=mtd,index=0,format=raw,file={image}"]  # fmt: skip
+        m = QTestMachine(args, qemu=qemu_path, timeout=10)
+        with pytest.raises(QemuExited) as refused:
+            m.start()
         m.close()
-    assert os.path.getsize(image) == IMAGE_SIZE - 100, "QEMU grew the image"
+        message = str(refused.value)
+        assert f"is {IMAGE_SIZE - short} bytes" in message, message
+        assert f"exactly {IMAGE_SIZE} bytes" in message, message
+        assert image.read_bytes() == data, "QEMU changed the image"
 
 
 def test_a_crash_mid_run_is_reported_with_a_reproducer(qemu_path: Path, tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tangolab.errors import UsageError
-from tangolab.patches import OUT_RECORD, prepare_out
+from tangolab.patches import OUT_RECORD, check_out, prepare_out
 
 
 def test_new_and_empty_directories(tmp_path: Path) -> None:
@@ -48,3 +48,27 @@ def test_a_broken_record_is_refused(tmp_path: Path) -> None:
     (tmp_path / OUT_RECORD).write_text("{not json")
     with pytest.raises(UsageError, match="not a record of an export"):
         prepare_out(tmp_path)
+
+
+def test_the_local_subdirectory_is_ours_only_through_the_record(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    (out / "local").mkdir(parents=True)
+    (out / "local" / "0009-l.patch").write_text("old")
+    (out / "other").mkdir()
+    (out / "other" / "x.patch").write_text("not ours")
+    record = ["local/0009-l.patch", "other/x.patch", "local/../x", "local/a/b"]
+    (out / OUT_RECORD).write_text(json.dumps(record))
+    prepare_out(out)
+    assert not (out / "local").exists()  # emptied, so removed
+    assert (out / "other" / "x.patch").read_text() == "not ours"
+
+
+def test_check_out_changes_nothing(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / OUT_RECORD).write_text(json.dumps(["0001-a.patch"]))
+    (out / "0001-a.patch").write_text("old")
+    assert check_out(out) == ["0001-a.patch"]
+    assert (out / "0001-a.patch").read_text() == "old"
+    assert check_out(tmp_path / "missing") == []
+    assert not (tmp_path / "missing").exists()

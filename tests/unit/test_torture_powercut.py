@@ -17,8 +17,10 @@ import pytest
 
 from tangolab.paths import repo_root
 from tangolab.torture.powercut import (
+    CutResult,
     Listed,
     PowercutError,
+    Summary,
     check_journal,
     journal_lines,
     judge_kernel_log,
@@ -202,3 +204,25 @@ def test_powercut_usage_errors_are_one_line(tmp_path: Path, argv: list[str], mes
     lines = res.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: "), res.stderr
     assert message in lines[0]
+
+
+def test_the_summary_counts_each_kind_of_failure_once() -> None:
+    plan = plan_cuts(1, 1, 10)[0]
+    log = judge_kernel_log(ATTACH.format(n=0) + ECC.format(peb=3), cut_peb=3)
+    good = CutResult(plan, attached=True, mounted=True, cut_peb=3, log=log, seconds=5.0)
+    lost = CutResult(plan, attached=True, mounted=True, cut_peb=3, log=log, lost=["1: missing"])
+    unmounted = CutResult(plan, attached=True, mounted=False, cut_peb=3, log=log, lost=["x"])
+    writer = CutResult(plan, writer_error="the writer stopped before the cut")
+    s = Summary()
+    for r in (good, lost, unmounted, writer):
+        s.add(r)
+    assert good.survived and not lost.survived and not writer.survived
+    assert (s.cuts, s.survived, s.mount_failures, s.lost_files, s.writer_failures) == (
+        4,
+        1,
+        1,
+        1,
+        1,
+    )
+    assert s.too_many_corrupted == 0
+    assert s.lines([2.5])[0] == "cuts survived: 1 of 4"

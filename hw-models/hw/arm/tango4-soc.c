@@ -191,7 +191,8 @@ static void tango4_soc_class_init(ObjectClass *oc, void *data)
 
 static const TypeInfo tango4_soc_type_info = {
     .name = TYPE_TANGO4_SOC,
-    .parent = TYPE_DEVICE,
+    /* on the system bus, so that "info qtree" lists it and its properties */
+    .parent = TYPE_SYS_BUS_DEVICE,
     .instance_size = sizeof(Tango4SocState),
     .instance_init = tango4_soc_init,
     .class_init = tango4_soc_class_init,

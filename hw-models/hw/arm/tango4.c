@@ -106,7 +106,7 @@ static void tango4_init(MachineState *machine)
                                 machine->ram);
 
     tango4_create_nand(machine, soc, chips);
-    qdev_realize(DEVICE(soc), NULL, &error_fatal);
+    sysbus_realize(SYS_BUS_DEVICE(soc), &error_fatal);
     for (n = 0; n < TANGO4_NUM_CS; n++) {
         if (chips[n]) {
             qdev_connect_gpio_out_named(chips[n], ONFI_NAND_RB, 0,

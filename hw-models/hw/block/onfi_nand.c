@@ -27,7 +27,9 @@
 #include "qemu/timer.h"
 #include "qapi/error.h"
 #include "qapi/visitor.h"
+#include "block/block_int.h"
 #include "hw/irq.h"
+#include "hw/limited-uint64.h"
 #include "hw/qdev-properties.h"
 #include "hw/qdev-properties-system.h"
 #include "hw/resettable.h"
@@ -53,6 +55,8 @@
 #define ONFI_T_RST_NS           5000
 /* The parameter page gives times in us in 16 bits */
 #define ONFI_T_MAX_NS           (65535ULL * 1000)
+#define ONFI_T_MAX_MEANS \
+    "65535 us, the largest time an ONFI parameter page can give"
 /* Datasheet maxima advertised in the parameter page, in us */
 #define ONFI_T_R_MAX_US         25
 #define ONFI_T_PROG_MAX_US      600
@@ -371,7 +375,7 @@ static void onfi_nand_set_busy(OnfiNandState *s, uint32_t op, uint32_t row,
     } else {
         timer_mod(s->timer, s->busy_end);
     }
-    trace_onfi_nand_busy(s->cs, onfi_op_names[op], row, ns);
+    trace_onfi_nand_busy(now, s->cs, onfi_op_names[op], row, ns);
     qemu_set_irq(s->rb, 0);
 }
 
@@ -466,7 +470,8 @@ static void onfi_nand_timer_cb(void *opaque)
     default:
         break;
     }
-    trace_onfi_nand_done(s->cs, onfi_op_names[op], s->busy_row, s->fail);
+    trace_onfi_nand_done(qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL),
+                         s->cs, onfi_op_names[op], s->busy_row, s->fail);
     s->busy_op = OP_NONE;
     s->busy_fails = false;
     qemu_set_irq(s->rb, 1);
@@ -903,32 +908,15 @@ void onfi_nand_read_data(OnfiNandState *s, uint8_t *buf, size_t len)
 
 /* QOM properties */
 
-static void onfi_nand_get_time(Object *obj, Visitor *v, const char *name,
-                               void *opaque, Error **errp)
-{
-    uint64_t *field = (uint64_t *)((char *)obj + (uintptr_t)opaque);
-
-    visit_type_uint64(v, name, field, errp);
-}
-
-static void onfi_nand_set_time(Object *obj, Visitor *v, const char *name,
-                               void *opaque, Error **errp)
-{
-    uint64_t *field = (uint64_t *)((char *)obj + (uintptr_t)opaque);
-    uint64_t value;
-
-    if (!visit_type_uint64(v, name, &value, errp)) {
-        return;
-    }
-    if (value > ONFI_T_MAX_NS) {
-        error_setg(errp, "%s must be at most %llu ns (65535 us, the largest "
-                   "time an ONFI parameter page can give), not %" PRIu64,
-                   name, ONFI_T_MAX_NS, value);
-        return;
-    }
-    /* Applies from the next busy period */
-    *field = value;
-}
+/* Busy times: applied from the next busy period */
+static const LimitedUint64Prop onfi_nand_times[] = {
+    { "t-r-ns", offsetof(OnfiNandState, t_r_ns), 0, ONFI_T_MAX_NS, "ns",
+      ONFI_T_MAX_MEANS, "Page read busy time (tR) in ns" },
+    { "t-prog-ns", offsetof(OnfiNandState, t_prog_ns), 0, ONFI_T_MAX_NS, "ns",
+      ONFI_T_MAX_MEANS, "Page program busy time (tPROG) in ns" },
+    { "t-bers-ns", offsetof(OnfiNandState, t_bers_ns), 0, ONFI_T_MAX_NS,
+      "ns", ONFI_T_MAX_MEANS, "Block erase busy time (tBERS) in ns" },
+};
 
 static bool onfi_nand_parse_uint(const char *str, const char **end,
                                  unsigned *value)
@@ -1097,6 +1085,34 @@ static void onfi_nand_set_power_cut(Object *obj, bool value, Error **errp)
 
 /* Device */
 
+/*
+ * The block layer gives a drive's length rounded up to 512-byte sectors,
+ * so an image file up to 511 bytes short would pass the size check and be
+ * grown by the first program at its end. When the drive is a whole
+ * regular file (the "file" protocol, under format layers that map it
+ * one to one, such as raw), its exact length is the file's size.
+ */
+static int64_t onfi_nand_exact_length(BlockBackend *blk, int64_t len)
+{
+    BlockDriverState *bs;
+    struct stat st;
+
+    GRAPH_RDLOCK_GUARD_MAINLOOP();
+    bs = blk_bs(blk) ? bdrv_skip_filters(blk_bs(blk)) : NULL;
+    while (bs && bs->drv && !bs->drv->protocol_name) {
+        bs = bdrv_primary_bs(bs);
+        if (bs && bdrv_getlength(bs) != len) {
+            return len;     /* not one to one (e.g. raw with an offset) */
+        }
+    }
+    if (!bs || !bs->drv || strcmp(bs->drv->protocol_name, "file") ||
+        stat(bs->filename, &st) || !S_ISREG(st.st_mode) ||
+        ROUND_UP(st.st_size, BDRV_SECTOR_SIZE) != len) {
+        return len;
+    }
+    return st.st_size;
+}
+
 static void onfi_nand_realize(DeviceState *dev, Error **errp)
 {
     OnfiNandState *s = ONFI_NAND(dev);
@@ -1128,6 +1144,7 @@ static void onfi_nand_realize(DeviceState *dev, Error **errp)
                              "drive '%s'", s->cs, blk_name(s->blk));
             return;
         }
+        len = onfi_nand_exact_length(s->blk, len);
         if (len != size) {
             error_setg(errp, "nand%u: drive '%s' is %" PRId64 " bytes; the "
                        "chip needs an image of exactly %" PRIu64 " bytes (%u "
@@ -1294,21 +1311,7 @@ static void onfi_nand_class_init(ObjectClass *klass, void *data)
     device_class_set_props(dc, onfi_nand_properties);
     set_bit(DEVICE_CATEGORY_STORAGE, dc->categories);
 
-    object_class_property_add(klass, "t-r-ns", "uint64",
-                              onfi_nand_get_time, onfi_nand_set_time, NULL,
-                              (void *)offsetof(OnfiNandState, t_r_ns));
-    object_class_property_set_description(klass, "t-r-ns",
-        "Page read busy time (tR) in ns");
-    object_class_property_add(klass, "t-prog-ns", "uint64",
-                              onfi_nand_get_time, onfi_nand_set_time, NULL,
-                              (void *)offsetof(OnfiNandState, t_prog_ns));
-    object_class_property_set_description(klass, "t-prog-ns",
-        "Page program busy time (tPROG) in ns");
-    object_class_property_add(klass, "t-bers-ns", "uint64",
-                              onfi_nand_get_time, onfi_nand_set_time, NULL,
-                              (void *)offsetof(OnfiNandState, t_bers_ns));
-    object_class_property_set_description(klass, "t-bers-ns",
-        "Block erase busy time (tBERS) in ns");
+    limited_uint64_add(klass, onfi_nand_times, ARRAY_SIZE(onfi_nand_times));
     object_class_property_add_str(klass, "flip-bits",
                                   onfi_nand_get_flip_bits,
                                   onfi_nand_set_flip_bits);

@@ -396,7 +396,8 @@ static bool tango4_nfc_step(Tango4NfcState *s)
         if (!s->olen) {
             /* all metadata, no data to send */
             s->state = NFC_IDLE;
-            trace_tango4_nfc_cmd_done("read", l.cs, s->cur_page, 0);
+            trace_tango4_nfc_cmd_done(qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL),
+                                      "read", l.cs, s->cur_page, 0);
             return true;
         }
         s->state = NFC_READ_SEND;
@@ -416,7 +417,8 @@ static bool tango4_nfc_step(Tango4NfcState *s)
         }
         s->state = NFC_IDLE;
         s->olen = s->opos = 0;
-        trace_tango4_nfc_cmd_done("read", l.cs, s->cur_page, 0);
+        trace_tango4_nfc_cmd_done(qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL),
+                                  "read", l.cs, s->cur_page, 0);
         return true;
     }
 
@@ -432,7 +434,8 @@ static bool tango4_nfc_step(Tango4NfcState *s)
         onfi_nand_cmd(chip, NAND_CMD_STATUS);
         onfi_nand_read_data(chip, &status, 1);
         s->state = NFC_IDLE;
-        trace_tango4_nfc_cmd_done("write", l.cs, s->cur_page, status);
+        trace_tango4_nfc_cmd_done(qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL),
+                                  "write", l.cs, s->cur_page, status);
         return true;
     }
     return false;
@@ -472,7 +475,8 @@ static void tango4_nfc_abort(Tango4NfcState *s, const char *why)
     if (s->state == NFC_IDLE && !flushed) {
         return;
     }
-    trace_tango4_nfc_abort(why, s->state, s->cur_page, flushed);
+    trace_tango4_nfc_abort(qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL),
+                           why, s->state, s->cur_page, flushed);
     s->aborts++;
     s->bytes_flushed += flushed;
     fifo8_reset(&s->fifo);
@@ -550,7 +554,8 @@ static void tango4_nfc_flash_cmd(Tango4NfcState *s, uint32_t cmd)
     s->cur_pktn = s->regs[R_PKT_N_CFG];
     s->cur_bb = s->regs[R_BB_CFG];
     s->state = cmd == FLASH_CMD_READ ? NFC_READ_START : NFC_PROG_DATA;
-    trace_tango4_nfc_cmd(tango4_nfc_cmd_name(cmd), l.cs, s->cur_page,
+    trace_tango4_nfc_cmd(qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL),
+                         tango4_nfc_cmd_name(cmd), l.cs, s->cur_page,
                          l.data, fifo8_num_used(&s->fifo));
     if (cmd == FLASH_CMD_WRITE) {
         /* page data waiting in the box may come in now */
@@ -575,7 +580,8 @@ static size_t tango4_nfc_receive(void *opaque, const uint8_t *buf,
     }
     take = MIN(len, l.data - fifo8_num_used(&s->fifo));
     fifo8_push_all(&s->fifo, buf, take);
-    trace_tango4_nfc_fifo_in(take, fifo8_num_used(&s->fifo), l.data);
+    trace_tango4_nfc_fifo_in(qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL),
+                             take, fifo8_num_used(&s->fifo), l.data);
     tango4_nfc_advance(s);
     return take;
 }

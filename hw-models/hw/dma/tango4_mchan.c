@@ -18,8 +18,8 @@
 #include "qemu/osdep.h"
 #include "qemu/log.h"
 #include "qapi/error.h"
-#include "qapi/visitor.h"
 #include "hw/irq.h"
+#include "hw/limited-uint64.h"
 #include "hw/registerfields.h"
 #include "hw/qdev-properties.h"
 #include "hw/dma/tango4_mchan.h"
@@ -229,7 +229,8 @@ static void mchan_mem_done(Tango4MchanState *s)
 {
     s->active = false;
     s->waiting = false;
-    trace_tango4_mchan_mem_done(s->name, s->count, s->cmd_failed);
+    trace_tango4_mchan_mem_done(qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL),
+                                s->name, s->count, s->cmd_failed);
     timer_mod_ns(s->irq_timer,
                  qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL) + s->irq_delay_ns);
 }
@@ -344,7 +345,8 @@ static void mchan_irq_cb(void *opaque)
             s->status = FIELD_DP32(s->status, CMD, LAST_DONE, 1);
         }
     }
-    trace_tango4_mchan_irq(s->name, s->status);
+    trace_tango4_mchan_irq(qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL),
+                           s->name, s->status);
     qemu_irq_pulse(s->irq);
 }
 
@@ -392,7 +394,8 @@ static void mchan_command(Tango4MchanState *s, uint32_t val)
     s->cmd_addr2 = s->addr2;
     s->status = FIELD_DP32(s->cmd, CMD, BUSY, 1);
     s->cmd_failed = false;
-    trace_tango4_mchan_start(s->name, val, s->addr, s->count, s->addr2);
+    trace_tango4_mchan_start(qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL),
+                             s->name, val, s->addr, s->count, s->addr2);
 
     if (!mchan_check(s, val)) {
         /* Nothing moves; the interrupt still comes, so no driver hangs. */
@@ -488,29 +491,12 @@ static const MemoryRegionOps mchan_ops = {
 
 /* QOM properties */
 
-static void mchan_get_irq_delay(Object *obj, Visitor *v, const char *name,
-                                void *opaque, Error **errp)
-{
-    visit_type_uint64(v, name, &TANGO4_MCHAN(obj)->irq_delay_ns, errp);
-}
-
-static void mchan_set_irq_delay(Object *obj, Visitor *v, const char *name,
-                                void *opaque, Error **errp)
-{
-    Tango4MchanState *s = TANGO4_MCHAN(obj);
-    uint64_t value;
-
-    if (!visit_type_uint64(v, name, &value, errp)) {
-        return;
-    }
-    if (value > TANGO4_MCHAN_MAX_IRQ_DELAY_NS) {
-        error_setg(errp, "tango4-mchan: irq-delay-ns must be at most %llu "
-                   "(1 s), not %" PRIu64, TANGO4_MCHAN_MAX_IRQ_DELAY_NS,
-                   value);
-        return;
-    }
-    s->irq_delay_ns = value;
-}
+static const LimitedUint64Prop mchan_irq_delay = {
+    "irq-delay-ns", offsetof(Tango4MchanState, irq_delay_ns), 0,
+    TANGO4_MCHAN_MAX_IRQ_DELAY_NS, "ns", "1 s",
+    "Time from the end of the memory side to the interrupt pulse, in ns "
+    "(at most 1 s)"
+};
 
 /* Migration */
 
@@ -699,12 +685,7 @@ static void mchan_class_init(ObjectClass *oc, void *data)
     rc->phases.hold = mchan_reset_hold;
     device_class_set_props(dc, mchan_properties);
 
-    object_class_property_add(oc, "irq-delay-ns", "uint64",
-                              mchan_get_irq_delay, mchan_set_irq_delay, NULL,
-                              NULL);
-    object_class_property_set_description(oc, "irq-delay-ns",
-        "Time from the end of the memory side to the interrupt pulse, in ns "
-        "(at most 1 s)");
+    limited_uint64_add(oc, &mchan_irq_delay, 1);
 }
 
 static const TypeInfo mchan_info = {

@@ -22,10 +22,13 @@
 #include "qemu/log.h"
 #include "qapi/error.h"
 #include "qapi/visitor.h"
+#include "hw/limited-uint64.h"
 #include "hw/qdev-properties.h"
 #include "hw/registerfields.h"
 #include "hw/dma/tango4_sbox.h"
 #include "migration/vmstate.h"
+#include "qapi/qapi-events-tango4.h"
+#include "system/runstate.h"
 #include "trace.h"
 
 /*
@@ -164,7 +167,7 @@ static bool sbox_deliver_port(Tango4SboxState *s, unsigned port, int64_t now)
                                    b->data + b->done, want);
         assert(n <= want);
         if (n) {
-            trace_tango4_sbox_deliver(port, n, f->bytes - n);
+            trace_tango4_sbox_deliver(now, port, n, f->bytes - n);
             moved = true;
         }
         b->done += n;
@@ -223,7 +226,8 @@ size_t tango4_sbox_can_push(Tango4SboxState *s, unsigned port)
     if (!room && !s->ports[port].src_waiting) {
         s->ports[port].src_waiting = true;
         s->stalls++;
-        trace_tango4_sbox_push_wait(port, 0, 0);
+        trace_tango4_sbox_push_wait(qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL),
+                                    port, 0, 0);
     }
     return room;
 }
@@ -323,7 +327,7 @@ size_t tango4_sbox_push(Tango4SboxState *s, unsigned port, const uint8_t *buf,
     if (take < len) {
         s->ports[port].src_waiting = true;
         s->stalls++;
-        trace_tango4_sbox_push_wait(port, len, take);
+        trace_tango4_sbox_push_wait(now, port, len, take);
         if (!take) {
             /* a route may have appeared meanwhile: look again at once */
             sbox_kick(s);
@@ -355,6 +359,8 @@ size_t tango4_sbox_push(Tango4SboxState *s, unsigned port, const uint8_t *buf,
             memset(b->data + n, 0, TANGO4_SBOX_BURST - n);
             f->count++;
             f->bytes += n;
+            trace_tango4_sbox_burst(now, port, dst, n, f->bytes,
+                                    b->arrival);
         }
     }
     if (s->running) {
@@ -431,6 +437,20 @@ bool tango4_sbox_attach_src(Tango4SboxState *s, unsigned port,
 }
 
 /*
+ * pause-on-drop: say what was lost (QMP event TANGO4_SBOX_DROP) and stop
+ * the VM, as a debugger would, before the guest runs on. The vCPU that
+ * wrote the route stops at the end of its current instruction.
+ */
+static void sbox_pause(Tango4SboxState *s, unsigned src, unsigned dst,
+                       uint64_t lost, const char *why)
+{
+    qapi_event_send_tango4_sbox_drop(src, dst, lost, why,
+                                     qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL));
+    qemu_system_vmstop_request_prepare();
+    qemu_system_vmstop_request(RUN_STATE_PAUSED);
+}
+
+/*
  * Lose every byte in flight to @dst: its route changes or the box is
  * reset. What has arrived by now is delivered first, as far as @dst takes
  * it. Returns the number of bytes lost.
@@ -456,7 +476,11 @@ static uint64_t sbox_drop_dst(Tango4SboxState *s, unsigned dst,
     }
     s->bytes_dropped += lost;
     s->teardowns_in_flight++;
-    trace_tango4_sbox_drop(dst, lost, why);
+    if (s->pause_on_drop) {
+        sbox_pause(s, sbox_src_of(s, dst), dst, lost, why);
+    }
+    trace_tango4_sbox_drop(qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL),
+                           sbox_src_of(s, dst), dst, lost, why);
     qemu_log_mask(LOG_GUEST_ERROR,
                   "tango4-sbox: %s of port %u (%s) with %" PRIu64
                   " bytes in flight to it: bytes lost\n",
@@ -484,7 +508,8 @@ static void sbox_write_route(Tango4SboxState *s, unsigned idx, uint32_t val)
         if (src == 0 || src == old) {
             continue;
         }
-        trace_tango4_sbox_route(dst, old, src);
+        trace_tango4_sbox_route(qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL),
+                                dst, old, src);
         if (src != ROUTE_DISCONNECTED && !s->ports[dst].receive) {
             qemu_log_mask(LOG_GUEST_ERROR,
                           "tango4-sbox: port %u routed from port %u has "
@@ -513,7 +538,8 @@ static void sbox_write_reset(Tango4SboxState *s, unsigned idx, uint32_t val)
             unsigned old = sbox_src_of(s, dst);
 
             if (old != ROUTE_DISCONNECTED) {
-                trace_tango4_sbox_route(dst, old, ROUTE_DISCONNECTED);
+                trace_tango4_sbox_route(qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL),
+                                        dst, old, ROUTE_DISCONNECTED);
             }
             sbox_drop_dst(s, dst, "reset");
         }
@@ -598,60 +624,19 @@ static void sbox_get_in_flight(Object *obj, Visitor *v, const char *name,
     visit_type_uint64(v, name, &value, errp);
 }
 
-/* A run-time setting: a uint64 field of the state with an upper limit. */
-typedef struct SboxSetting {
-    const char *name;
-    size_t offset;
-    uint64_t min_nonzero;
-    uint64_t max;
-    const char *desc;
-} SboxSetting;
-
-static const SboxSetting sbox_settings[] = {
+static const LimitedUint64Prop sbox_settings[] = {
     { "latency-ns", offsetof(Tango4SboxState, latency_ns), 0,
-      TANGO4_SBOX_MAX_LATENCY_NS,
+      TANGO4_SBOX_MAX_LATENCY_NS, "ns", "1 s",
       "Mean time from a push to the arrival of each burst, in ns (at most "
       "1 s); applies to later pushes" },
     { "jitter-ns", offsetof(Tango4SboxState, jitter_ns), 0,
-      TANGO4_SBOX_MAX_LATENCY_NS,
+      TANGO4_SBOX_MAX_LATENCY_NS, "ns", "1 s",
       "Spread of the latency of each burst, in ns: the half-width "
       "(uniform) or the mean of the added delay (exponential)" },
     { "bandwidth", offsetof(Tango4SboxState, bandwidth),
-      TANGO4_SBOX_MIN_BANDWIDTH, TANGO4_SBOX_MAX_BANDWIDTH,
-      "Bytes per second through each route, 0 = unlimited" },
+      TANGO4_SBOX_MIN_BANDWIDTH, TANGO4_SBOX_MAX_BANDWIDTH, "bytes/s",
+      "1 TB/s", "Bytes per second through each route, 0 = unlimited" },
 };
-
-static void sbox_get_setting(Object *obj, Visitor *v, const char *name,
-                             void *opaque, Error **errp)
-{
-    const SboxSetting *set = opaque;
-    uint64_t *field = (uint64_t *)((char *)obj + set->offset);
-
-    visit_type_uint64(v, name, field, errp);
-}
-
-static void sbox_set_setting(Object *obj, Visitor *v, const char *name,
-                             void *opaque, Error **errp)
-{
-    const SboxSetting *set = opaque;
-    uint64_t *field = (uint64_t *)((char *)obj + set->offset);
-    uint64_t value;
-
-    if (!visit_type_uint64(v, name, &value, errp)) {
-        return;
-    }
-    if (value > set->max) {
-        error_setg(errp, "tango4-sbox: %s must be at most %" PRIu64
-                   ", not %" PRIu64, name, set->max, value);
-        return;
-    }
-    if (value && value < set->min_nonzero) {
-        error_setg(errp, "tango4-sbox: %s must be 0 or at least %" PRIu64
-                   ", not %" PRIu64, name, set->min_nonzero, value);
-        return;
-    }
-    *field = value;
-}
 
 static int sbox_get_jitter(Object *obj, Error **errp)
 {
@@ -680,6 +665,16 @@ static void sbox_set_seed(Object *obj, Visitor *v, const char *name,
     }
     s->seed = value;
     s->rng = value;
+}
+
+static bool sbox_get_pause_on_drop(Object *obj, Error **errp)
+{
+    return TANGO4_SBOX(obj)->pause_on_drop;
+}
+
+static void sbox_set_pause_on_drop(Object *obj, bool value, Error **errp)
+{
+    TANGO4_SBOX(obj)->pause_on_drop = value;
 }
 
 static const QEnumLookup sbox_jitter_lookup = {
@@ -905,7 +900,6 @@ static void sbox_class_init(ObjectClass *oc, void *data)
 {
     DeviceClass *dc = DEVICE_CLASS(oc);
     ResettableClass *rc = RESETTABLE_CLASS(oc);
-    unsigned i;
 
     dc->desc = "Sigma Designs tango4 switch box";
     /* needs its endpoints attached wired by the board */
@@ -916,13 +910,7 @@ static void sbox_class_init(ObjectClass *oc, void *data)
     rc->phases.hold = sbox_reset_hold;
     device_class_set_props(dc, sbox_properties);
 
-    for (i = 0; i < ARRAY_SIZE(sbox_settings); i++) {
-        const SboxSetting *set = &sbox_settings[i];
-
-        object_class_property_add(oc, set->name, "uint64", sbox_get_setting,
-                                  sbox_set_setting, NULL, (void *)set);
-        object_class_property_set_description(oc, set->name, set->desc);
-    }
+    limited_uint64_add(oc, sbox_settings, ARRAY_SIZE(sbox_settings));
     object_class_property_add_enum(oc, "jitter", "Tango4SboxJitter",
                                    &sbox_jitter_lookup, sbox_get_jitter,
                                    sbox_set_jitter);
@@ -934,6 +922,12 @@ static void sbox_class_init(ObjectClass *oc, void *data)
         "Seed of the latency generator; setting it restarts the sequence");
     object_class_property_add(oc, "bytes-in-flight", "uint64",
                               sbox_get_in_flight, NULL, NULL, NULL);
+    object_class_property_add_bool(oc, "pause-on-drop",
+                                   sbox_get_pause_on_drop,
+                                   sbox_set_pause_on_drop);
+    object_class_property_set_description(oc, "pause-on-drop",
+        "Pause the VM and send the QMP event TANGO4_SBOX_DROP when bytes "
+        "in flight are lost");
 }
 
 static void sbox_instance_post_init(Object *obj)

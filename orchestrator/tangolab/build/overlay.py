@@ -19,6 +19,7 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from .runner import BuildError, run
@@ -29,23 +30,63 @@ SOURCE_RECORD = ".tangolab-source.json"
 _PATCH_PATH = re.compile(r"^\+\+\+ b/(\S+)|^--- a/(\S+)", re.M)
 
 
-def read_series(patch_dir: Path) -> list[tuple[Path, list[str]]]:
+#: A comment line of a series file that starts its local section.
+LOCAL_MARKER = re.compile(r"^#\s*local\b")
+
+
+@dataclass(frozen=True)
+class SeriesEntry:
+    """One line of a series file: a patch mail, the overlay files that belong
+    to its commit, and whether it comes after the `# local` marker."""
+
+    patch: Path
+    files: list[str]
+    local: bool
+
+
+def read_series_entries(patch_dir: Path) -> list[SeriesEntry]:
     """Parse a series file: one patch per line, optionally followed by the
-    overlay files that belong to that patch's commit (used on export)."""
+    overlay files that belong to that patch's commit (used on export).
+
+    `#` starts a comment. A comment line beginning with `# local` starts the
+    local section: the patches after it are built like the others but are
+    not part of the series posted upstream (`tangolab patches export`).
+    """
     series = patch_dir / "series"
     if not series.exists():
         return []
-    out = []
-    for lineno, line in enumerate(series.read_text().splitlines(), 1):
-        line = line.split("#", 1)[0].strip()
+    out: list[SeriesEntry] = []
+    local_at = 0
+    seen: set[str] = set()
+    for lineno, raw in enumerate(series.read_text().splitlines(), 1):
+        if LOCAL_MARKER.match(raw.strip()):
+            if local_at:
+                raise BuildError(
+                    f"{series}:{lineno}: a second `# local` marker (the first is on line "
+                    f"{local_at}); the local section runs to the end of the file"
+                )
+            local_at = lineno
+            continue
+        line = raw.split("#", 1)[0].strip()
         if not line:
             continue
         name, *files = line.split()
         patch = patch_dir / name
+        if "/" in name:
+            raise BuildError(f"{series}:{lineno}: {name}: a patch is named by its file name")
         if not patch.is_file():
             raise BuildError(f"{series}:{lineno}: no patch {name}")
-        out.append((patch, files))
+        if name in seen:
+            raise BuildError(f"{series}:{lineno}: {name} is listed twice")
+        seen.add(name)
+        out.append(SeriesEntry(patch, files, bool(local_at)))
     return out
+
+
+def read_series(patch_dir: Path) -> list[tuple[Path, list[str]]]:
+    """Every patch of a series file (local ones too) with its overlay files,
+    in order: what a build applies (see `read_series_entries`)."""
+    return [(e.patch, e.files) for e in read_series_entries(patch_dir)]
 
 
 def patched_paths(patch: Path) -> set[str]:

@@ -97,10 +97,30 @@ issued later), holding at least its durable bytes of its pattern, read
 back byte for byte (unless its deletion was issued later). That boot then
 runs the next cut's writer. It prints one line per cut and: cuts
 survived, mount failures, lost fsynced files, time per cut (about 7 s:
-one boot of 2.5 s, the writer, the check). The journal, kernel log and a
-copy of the image of a failed cut are kept in
-``build/torture/powercut/seed<S>``. Exit status 1 if a cut failed.
-(see `tangolab.torture.powercut`).
+one boot of 2.5 s, the writer, the check). Every cut's journal
+(``cutN.journal``), and the kernel log, the problems and a copy of the
+image of a failed cut, are kept in ``build/torture/powercut/seed<S>``
+(the image itself is removed when every cut survived). Exit status 1 if a
+cut failed (see `tangolab.torture.powercut`).
+
+Save and load under load
+------------------------
+
+    tangolab torture migrate --count 30 --seed 1
+
+runs race cells of the experiment (``client`` policy by default: 64 pages
+written through the DMA driver with 20 us mean route latencies (``--latency``), read back,
+checked on the image; under ``-icount 4``) and, in each, saves and loads
+the whole machine ``--per-run`` times at seeded random moments of its write
+and verify phases (QMP ``stop``, ``snapshot-save`` to a qcow2 node added
+with ``blockdev-create``, ``snapshot-load`` of it, ``cont``). Each run is
+compared with the same cell run once without interruption: pages lost
+(must be 0 under ``client``), every field of the cell's result and every
+model counter (sbox, memory channels, NFC, chip) must be equal; fields
+that measure time (write time, atomic wait, channel held, sbox stalls) are
+shown when they differ but tolerated (a stopped VM resumes with QEMU's
+icount timer deadlines re-aligned). Exit status 1 if a run lost a page
+under ``client`` or a counter differed (see `tangolab.torture.migrate`).
 """
 
 from __future__ import annotations
@@ -112,6 +132,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tangolab.commands.options import positive_float
+from tangolab.errors import UsageError
 from tangolab.paths import build_dir
 
 if TYPE_CHECKING:
@@ -135,6 +156,22 @@ def _seed(text: str) -> int:
         raise argparse.ArgumentTypeError(f"not a seed (an integer): {text!r}") from None
     if value < 0:
         raise argparse.ArgumentTypeError(f"seed must be >= 0: {text!r}")
+    return value
+
+
+def _latency(text: str) -> int:
+    from tangolab.units import parse_duration
+
+    try:
+        return parse_duration(text, maximum=1_000_000_000)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def _pages(text: str) -> int:
+    value = _count(text)
+    if value > 4096:
+        raise argparse.ArgumentTypeError(f"at most 4096 pages: {text!r}")
     return value
 
 
@@ -267,13 +304,47 @@ def cmd_powercut(args: argparse.Namespace) -> int:
     return 1
 
 
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from tangolab.build.artifacts import BOOT, load_artifacts
+    from tangolab.experiment.cells import POLICIES
+    from tangolab.torture.migrate import campaign, describe, plan_runs
+
+    bad = [p for p in args.policies if p not in POLICIES]
+    if bad:
+        raise UsageError(f"policy {bad[0]!r}: choose from {', '.join(POLICIES)}")
+    load_artifacts(_build(args)).check(*BOOT)
+    plans = plan_runs(
+        args.count, args.seed, args.policies, args.per_run, args.latency_ns, args.pages
+    )
+    print(
+        f"{args.count} save/load cycles in {len(plans)} cell runs, seed {args.seed}, "
+        f"policies {', '.join(args.policies)}",
+        flush=True,
+    )
+    migrations = lost = failed = tolerated = 0
+    phases: Counter[str] = Counter()
+    for report in campaign(plans, lambda line: print(line, flush=True)):
+        print(describe(report), flush=True)
+        migrations += len(report.run.migrations)
+        phases.update(m.phase for m in report.run.migrations)
+        lost += report.pages_lost if report.plan.spec.policy == "client" else 0
+        failed += not report.ok
+        tolerated += bool(report.timing_differences)
+    print()
+    print(f"save/load cycles done: {migrations} of {args.count} ({dict(phases)})")
+    print(f"pages lost under client: {lost}")
+    print(f"runs with counters unlike the uninterrupted run: {failed} of {len(plans)}")
+    print(f"runs with timing fields unlike it (tolerated): {tolerated}")
+    return 1 if failed else 0
+
+
 def register(sub: Any) -> None:
     p = sub.add_parser(
         "torture",
-        help="reliability campaigns: killed runs, a fuzzer against the models, power cuts",
+        help="reliability campaigns: killed runs, a fuzzer, power cuts, save/load under load",
         description="Reliability campaigns that print their figures (see "
         "`tangolab torture kill --help`, `tangolab torture fuzz --help`, "
-        "`tangolab torture powercut --help`).",
+        "`tangolab torture powercut --help`, `tangolab torture migrate --help`).",
     )
     actions = p.add_subparsers(dest="torture", metavar="ACTION", required=True)
 
@@ -372,3 +443,34 @@ def register(sub: Any) -> None:
     )
     pc.add_argument("--out", metavar="DIR", help="image and logs (default build/torture/powercut)")
     pc.set_defaults(func=cmd_powercut)
+
+    mg = actions.add_parser(
+        "migrate",
+        help="save and load the machine during race cells; compare with uninterrupted runs",
+        description="Run race cells of the experiment under -icount and save and load the "
+        "machine (snapshot-save, snapshot-load) at seeded random moments of their write and "
+        "verify phases; compare pages lost and every counter with the same cell run without "
+        "interruption. Exit 0: no page lost under client, counters equal; 1 otherwise.",
+    )
+    mg.add_argument("--count", type=_count, default=30, metavar="N", help="save/loads (30)")
+    mg.add_argument("--seed", type=_seed, default=1, metavar="S", help="(1)")
+    mg.add_argument(
+        "--per-run", type=_count, default=3, metavar="K", help="save/loads per cell run (3)"
+    )
+    mg.add_argument(
+        "--policies",
+        type=lambda t: tuple(p.strip() for p in t.split(",") if p.strip()),
+        default=("client",),
+        metavar="P[,P...]",
+        help="tear-down policies of the cells, in turn (client)",
+    )
+    mg.add_argument(
+        "--latency",
+        dest="latency_ns",
+        type=_latency,
+        default=20_000,
+        metavar="T",
+        help="mean route latency of the cells, e.g. 20us (20us)",
+    )
+    mg.add_argument("--pages", type=_pages, default=64, metavar="N", help="pages a cell (64)")
+    mg.set_defaults(func=cmd_migrate)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
@@ -277,9 +278,19 @@ def _section(log: str, name: str, following: str) -> str:
     return log[start:end]
 
 
-def run_cell(spec: CellSpec) -> CellResult:
+def run_cell(
+    spec: CellSpec,
+    *,
+    append: str = "",
+    extra_args: Sequence[str] = (),
+    console: Callable[[str], None] | None = None,
+) -> CellResult:
     """Boot a guest on a fresh image that runs the cell from its init, before
-    any host input, so that under -icount the result repeats exactly."""
+    any host input, so that under -icount the result repeats exactly.
+
+    `append` (kernel command line) and `extra_args` (QEMU) add to the cell's;
+    `console` is given the guest's console output once the cell is over
+    (tangolab.trace reads its trace section there)."""
     spec.check()
     t0 = time.monotonic()
     geometry = Geometry(blocks=spec.blocks)
@@ -296,6 +307,7 @@ def run_cell(spec: CellSpec) -> CellResult:
         "tango4-sbox.latency-ns": spec.latency_ns,
     }
     extra = [a for k, v in settings.items() for a in ("-global", f"{k}={v}")]
+    extra += extra_args
     # The image lives in the machine's run directory (removed with it, and
     # by `tangolab ps` if the orchestrator is killed); it is checked while
     # the guest idles at its shell, every page already written through.
@@ -303,7 +315,7 @@ def run_cell(spec: CellSpec) -> CellResult:
         name=f"cell-{spec.policy}-{spec.latency_ns}-{spec.seed}-{time.monotonic_ns() % 10**9}",
         scratch_nand=spec.blocks,
         icount=spec.icount,
-        append=f"loglevel=1 tangolab.cell={cell}",
+        append=f"loglevel=1 tangolab.cell={cell} {append}".strip(),
         extra_args=extra,
         boot_timeout=max(300.0, spec.timeout_s),
     )
@@ -321,6 +333,8 @@ def run_cell(spec: CellSpec) -> CellResult:
         )
         assert m.nand is not None
         res = _result(spec, rd, Path(m.nand), layout, start, t0)
+        if console is not None:
+            console(log)
     finally:
         m.close()
     return replace(res, wall_s=round(time.monotonic() - t0, 2))

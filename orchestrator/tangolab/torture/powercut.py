@@ -61,8 +61,10 @@ WRITER_DIR = "/mnt/w"
 CHIP = "/machine/nand0"
 #: Seconds the writer may take to reach the cut's page count.
 WRITER_TIMEOUT = 120.0
+#: Seconds an armed cut may wait for the chip's next program or erase.
+ARMED_TIMEOUT = 10.0
 #: Seconds between the cut and stopping QEMU.
-AFTER_CUT = 0.5
+AFTER_CUT = 0.3
 POLL = 0.005
 
 _LINE_RE = re.compile(r"^fsw: (.*?)\s*$", re.M)
@@ -252,6 +254,8 @@ class CutResult:
     cut: str = ""
     cut_peb: int | None = None
     log: KernelLog | None = None
+    #: The writer failed before the cut (no cut was made).
+    writer_error: str = ""
     lost: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -269,12 +273,19 @@ class CutResult:
 
     @property
     def survived(self) -> bool:
-        return not self.mount_failed and not self.ubi_damage and not self.lost
+        return (
+            not self.writer_error
+            and not self.mount_failed
+            and not self.ubi_damage
+            and not self.lost
+        )
 
 
 def describe(r: CutResult) -> str:
     state = "ok" if r.survived else "FAILED"
     extra = []
+    if r.writer_error:
+        return f"cut {r.plan.index + 1}: FAILED in {r.seconds:.1f} s: {r.writer_error}"
     if not r.attached:
         extra.append("ubiattach failed")
     elif not r.mounted:
@@ -348,11 +359,20 @@ class Campaign:
             for plan in self.plans:
                 result = CutResult(plan)
                 t = time.monotonic()
-                offset = self._write_and_cut(m, plan, result)
-                m.close()
-                journal = self._read_cut(m, offset, result)
-                m = self._boot()
-                self._check(m, journal, result)
+                try:
+                    offset = self._write_and_cut(m, plan, result)
+                except PowercutError as e:
+                    # The file system would not take the writer's work: a
+                    # failed cut; go on from a fresh file system.
+                    result.writer_error = str(e)
+                    m.close()
+                    m = self._boot()
+                    _run_ok(m, FORMAT, 300)
+                else:
+                    m.close()
+                    journal = self._read_cut(m, offset, result)
+                    m = self._boot()
+                    self._check(m, journal, result)
                 result.seconds = time.monotonic() - t
                 yield result
         finally:
@@ -389,9 +409,12 @@ class Campaign:
             time.sleep(POLL)
         m.qom_set(CHIP, "power-cut", True)
         result.pages_at_cut = int(m.qom_get(CHIP, "pages-programmed")) - start_pages
-        # Let the program or erase the cut was armed for start and be cut
-        # (the writer keeps going until then), and the lines already printed
-        # reach the console.
+        # An idle chip is armed: let the writer start the program or erase
+        # that the cut lands in (seen in the chip's trace), and the lines
+        # already printed reach the console.
+        deadline = time.monotonic() + ARMED_TIMEOUT
+        while not _ABORT_RE.search(_read_from(m.stderr_log, 0)) and time.monotonic() < deadline:
+            time.sleep(0.02)
         time.sleep(AFTER_CUT)
         return offset
 
@@ -432,8 +455,6 @@ class Campaign:
             (self.out_dir / f"cut{n}.dmesg").write_text(dmesg)
             (self.out_dir / f"cut{n}.lost").write_text("".join(f"{x}\n" for x in result.lost))
             shutil.copyfile(self.image, self.out_dir / f"cut{n}.img")
-        else:
-            (self.out_dir / f"cut{n}.journal").unlink(missing_ok=True)
         if not result.mounted:
             # Go on with a fresh file system, so the next cuts still count.
             _run_ok(m, FORMAT, 300)
@@ -460,17 +481,21 @@ class Summary:
     lost_files: int = 0
     cuts_losing_files: int = 0
     too_many_corrupted: int = 0
+    writer_failures: int = 0
     seconds: list[float] = field(default_factory=list)
 
     def add(self, r: CutResult) -> None:
         self.cuts += 1
+        self.seconds.append(r.seconds)
+        if r.writer_error:
+            self.writer_failures += 1
+            return
         self.survived += r.survived
         self.mount_failures += r.mount_failed
         if r.mounted:
             self.lost_files += len(r.lost)
             self.cuts_losing_files += bool(r.lost)
         self.too_many_corrupted += r.ubi_damage
-        self.seconds.append(r.seconds)
 
     def lines(self, boot_seconds: list[float]) -> list[str]:
         s = self.seconds or [0.0]
@@ -480,6 +505,7 @@ class Summary:
             f"mount failures: {self.mount_failures}",
             f"lost fsynced files: {self.lost_files} (in {self.cuts_losing_files} cuts)",
             f"cuts with UBI damage beyond the cut PEB: {self.too_many_corrupted}",
+            f"writer failures before the cut (no cut made): {self.writer_failures}",
             f"time per cut: mean {statistics.mean(s):.1f} s, min {min(s):.1f} s, "
             f"max {max(s):.1f} s (boot to prompt: mean {statistics.mean(b):.1f} s)",
         ]

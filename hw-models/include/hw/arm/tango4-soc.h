@@ -19,6 +19,7 @@
 #include "hw/cpu/a9mpcore.h"
 #include "hw/dma/tango4_mchan.h"
 #include "hw/dma/tango4_sbox.h"
+#include "hw/sysbus.h"
 #include "qom/object.h"
 #include "target/arm/cpu.h"
 
@@ -54,7 +55,7 @@ enum {
 extern const hwaddr tango4_soc_memmap[];
 
 struct Tango4SocState {
-    DeviceState parent_obj;
+    SysBusDevice parent_obj;
 
     uint32_t num_cpus;
     ARMCPU cpus[TANGO4_SOC_MAX_CPUS];

@@ -139,6 +139,7 @@ struct Tango4SboxState {
 
     /* not migrated */
     bool running;               /* inside the timer or a catch-up */
+    bool pause_on_drop;         /* stop the VM when bytes are lost */
 };
 
 /**

@@ -1,0 +1,170 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Copyright (c) 2026 tangolab developers
+"""`tangolab debug`: stop the world at a lost transfer and look at it in gdb.
+
+The guest boots with QEMU's gdbstub on a local TCP port and writes the
+cell's pages under the chosen policy and latency; the switch box's
+pause-on-drop property is on, so the moment bytes in flight are lost the
+box sends the QMP event TANGO4_SBOX_DROP (route, bytes, virtual time) and
+pauses the VM. gdb-multiarch then attaches to the paused machine with the
+guest's vmlinux and prints every CPU's backtrace: the CPU that wrote the
+route register is in the DMA driver's tear-down.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from tangolab.errors import TangolabError, UsageError
+from tangolab.experiment import CellSpec
+from tangolab.experiment.cells import (
+    CALLBACK_POLICIES,
+    DELAY_PARAM,
+    FIRST_BLOCK,
+    POLICY_PARAM,
+    SBOX,
+    WAIT_PARAM,
+    with_defaults,
+)
+from tangolab.experiment.report import fmt_latency
+from tangolab.nand.layout import Geometry
+from tangolab.paths import build_dir
+
+from .trace import _latency, _pages, _policies, _seed
+
+DROP_EVENT = "TANGO4_SBOX_DROP"
+GDB = "gdb-multiarch"
+
+
+class DebugError(TangolabError):
+    """The loss did not happen, or gdb could not look at it."""
+
+
+def vmlinux_path(build: Path) -> Path:
+    path = build / "linux/obj/vmlinux"
+    if not path.is_file():
+        raise UsageError(f"no {path}: run `tangolab build kernel` (with debug info)")
+    return path
+
+
+def gdb_backtraces(vmlinux: Path, port: int, timeout: float = 120.0) -> str:
+    """Every CPU's backtrace of the stopped guest, from gdb in batch mode."""
+    gdb = shutil.which(GDB)
+    if gdb is None:
+        raise DebugError(f"{GDB} not found: install the Debian package {GDB}")
+    argv = [
+        gdb, "-q", "-batch", "-nx",
+        "-ex", "set pagination off",
+        "-ex", "set confirm off",
+        "-ex", f"target remote 127.0.0.1:{port}",
+        "-ex", "info threads",
+        "-ex", "thread apply all bt",
+        str(vmlinux),
+    ]  # fmt: skip
+    try:
+        res = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        raise DebugError(f"{GDB} did not finish in {timeout:.0f} s") from None
+    if res.returncode != 0 or "Thread" not in res.stdout:
+        raise DebugError(f"{GDB} failed ({res.returncode}):\n{res.stdout}{res.stderr}")
+    return res.stdout
+
+
+def wait_for_drop(m: Any, timeout: float) -> dict[str, Any] | None:
+    """The TANGO4_SBOX_DROP event's data, or None if the guest's write
+    ended (its summary line) or `timeout` passed without one."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for ev in m.qmp_events(wait=1.0):
+            if ev.get("event") == DROP_EVENT:
+                data: dict[str, Any] = ev.get("data", {})
+                return data
+        if "summary:" in m.console_log.read_text(errors="replace").split("tangolab-debug:")[-1]:
+            return None
+    return None
+
+
+def cmd_debug(args: argparse.Namespace) -> int:
+    from tangolab.machine import Machine
+    from tangolab.ssh import free_port
+
+    con = Console(highlight=False)
+    if len(args.policy) != 1:
+        raise UsageError("tangolab debug takes one policy")
+    vmlinux = vmlinux_path(build_dir())
+    spec = with_defaults(
+        CellSpec(policy=args.policy[0], latency_ns=args.latency, seed=args.seed, pages=args.pages),
+        0.5,
+    )
+    port = free_port()
+    start = FIRST_BLOCK * Geometry(blocks=8).pages_per_block
+    m = Machine(
+        name=f"debug-{spec.policy}-{time.monotonic_ns() % 10**9}",
+        scratch_nand=spec.blocks,
+        icount=spec.icount,
+        append="loglevel=1",
+        extra_args=["-gdb", f"tcp:127.0.0.1:{port}"],
+        boot_timeout=300.0,
+    )
+    with m:
+        wait = int(spec.policy in CALLBACK_POLICIES)
+        m.run(
+            f"echo {spec.delay_us} > {DELAY_PARAM} && echo {wait} > {WAIT_PARAM} && "
+            f"echo {spec.policy} > {POLICY_PARAM}",
+            timeout=30,
+            check=True,
+        )
+        for prop, value in (
+            ("seed", spec.seed),
+            ("jitter", spec.jitter),
+            ("jitter-ns", spec.jitter_ns),
+            ("latency-ns", spec.latency_ns),
+            ("pause-on-drop", True),
+        ):
+            m.qom_set(SBOX, prop, value)
+        m.qmp_events()  # forget the boot's
+        con.print(
+            f"writing {spec.pages} page(s) under {spec.policy} at "
+            f"{fmt_latency(spec.latency_ns)} (seed {spec.seed}), pause-on-drop on, "
+            f"gdbstub on 127.0.0.1:{port} ..."
+        )
+        m.console.sendline(
+            "echo tangolab-debug: && tangonand write --dev /dev/mtd0 "
+            f"--seed {spec.seed} --start-page {start} --pages {spec.pages} --quiet"
+        )
+        drop = wait_for_drop(m, args.timeout)
+        if drop is None:
+            raise DebugError(
+                f"no bytes were lost: {spec.policy} at {fmt_latency(spec.latency_ns)} wrote "
+                f"the page(s) whole (try the irq policy or a longer latency)"
+            )
+        status = m.qmp("query-status")
+        con.print(
+            f"[bold red]{DROP_EVENT}[/]: {drop['bytes']} bytes in flight from sbox port "
+            f"{drop['src']} to port {drop['dst']} lost ({drop['reason']}) at virtual time "
+            f"{drop['vtime-ns']} ns; VM {status.get('status')}"
+        )
+        con.print(f"gdb-multiarch on {vmlinux}:")
+        print(gdb_backtraces(vmlinux, port), flush=True)
+    return 0
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser(
+        "debug", help="pause the guest when sbox bytes are lost; gdb backtraces of every CPU"
+    )
+    p.add_argument("--policy", type=_policies, default=["irq"], help="tear-down policy (irq)")
+    p.add_argument("--latency", type=_latency, default=20_000, help="mean route latency (20us)")
+    p.add_argument("--pages", type=_pages, default=4, help="pages to write at most (4)")
+    p.add_argument("--seed", type=_seed, default=1, help="latency draws and page pattern (1)")
+    p.add_argument(
+        "--timeout", type=float, default=300.0, help="seconds to wait for the loss (300)"
+    )
+    p.set_defaults(func=cmd_debug)
