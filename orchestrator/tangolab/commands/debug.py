@@ -9,6 +9,12 @@ box sends the QMP event TANGO4_SBOX_DROP (route, bytes, virtual time) and
 pauses the VM. gdb-multiarch then attaches to the paused machine with the
 guest's vmlinux and prints every CPU's backtrace: the CPU that wrote the
 route register is in the DMA driver's tear-down.
+
+With --rr DIR the cell runs as a batch cell under QEMU's record/replay
+instead (tangolab.trace.replay: one vCPU, no gdb): recorded into
+DIR/cell.rr, replayed from the same initial NAND image, and the two runs'
+console output, QEMU trace (virtual times included), bytes dropped and
+final NAND image compared.
 """
 
 from __future__ import annotations
@@ -91,6 +97,26 @@ def wait_for_drop(m: Any, timeout: float) -> dict[str, Any] | None:
     return None
 
 
+def cmd_rr(spec: CellSpec, out: Path, con: Console) -> int:
+    from tangolab.trace.replay import record_and_replay, same
+
+    con.print(
+        f"recording {spec.pages} page(s) under {spec.policy} at {fmt_latency(spec.latency_ns)} "
+        f"(seed {spec.seed}, one vCPU) into {out}/cell.rr, then replaying it ..."
+    )
+    rec, rep = record_and_replay(spec, out)
+    con.print(
+        f"bytes dropped: record {rec.bytes_dropped}, replay {rep.bytes_dropped}; "
+        f"QEMU trace events: {len(rec.events)}, {len(rep.events)}"
+    )
+    diff = same(rec, rep)
+    for what, ok in diff.items():
+        con.print(f"  {what}: {'identical' if ok else '[red]DIFFERENT[/]'}")
+    if not all(diff.values()):
+        raise DebugError(f"the replay differs from the record (see {out})")
+    return 0
+
+
 def cmd_debug(args: argparse.Namespace) -> int:
     from tangolab.machine import Machine
     from tangolab.ssh import free_port
@@ -98,6 +124,14 @@ def cmd_debug(args: argparse.Namespace) -> int:
     con = Console(highlight=False)
     if len(args.policy) != 1:
         raise UsageError("tangolab debug takes one policy")
+    if args.rr is not None:
+        spec = with_defaults(
+            CellSpec(
+                policy=args.policy[0], latency_ns=args.latency, seed=args.seed, pages=args.pages
+            ),
+            0.5,
+        )
+        return cmd_rr(spec, Path(args.rr), con)
     vmlinux = vmlinux_path(build_dir())
     spec = with_defaults(
         CellSpec(policy=args.policy[0], latency_ns=args.latency, seed=args.seed, pages=args.pages),
@@ -166,5 +200,10 @@ def register(sub: Any) -> None:
     p.add_argument("--seed", type=_seed, default=1, help="latency draws and page pattern (1)")
     p.add_argument(
         "--timeout", type=float, default=300.0, help="seconds to wait for the loss (300)"
+    )
+    p.add_argument(
+        "--rr",
+        metavar="DIR",
+        help="record the cell with QEMU record/replay into DIR and replay it (no gdb)",
     )
     p.set_defaults(func=cmd_debug)

@@ -109,7 +109,8 @@ def register(sub: Any) -> None:
         help="export, then check the series patch by patch on a pristine tree",
         description="Export the series (as `export` does), apply it with git am on the "
         "pristine kernel tree and check each patch: checkpatch.pl --strict, the kernel "
-        "builds, W=1 and sparse (C=1) find nothing new in the files it touches, "
+        "builds, W=1 and sparse (C=2) find nothing new in the objects of the C files it "
+        "touches, "
         "dt_binding_check on the bindings it adds, CHECK_DTBS on the dtb it changes. "
         "Prints a table; exits non-zero when any check fails.",
     )

@@ -41,7 +41,7 @@ def _policies(text: str) -> list[str]:
 def _latency(text: str) -> int:
     try:
         return parse_duration(text, maximum=1_000_000_000)
-    except UsageError as e:
+    except (UsageError, ValueError) as e:
         raise argparse.ArgumentTypeError(str(e)) from None
 
 
@@ -79,8 +79,6 @@ def _picture_page(runs: list[TraceRun], page: int | None) -> int:
     """The chip page to draw: asked for, or the first page the first run lost."""
     first = runs[0]
     if page is not None:
-        if not 0 <= page < first.result.pages:
-            raise UsageError(f"--page {page}: the cells have pages 0..{first.result.pages - 1}")
         return first.first_page + page
     lost = first.result.failed_pages
     return first.first_page + (lost[0] if lost else 0)
@@ -91,6 +89,11 @@ def cmd_trace(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out}: not a directory")
+    picture = Path(args.picture) if args.picture else out / "page.png"
+    if picture.suffix not in (".png", ".svg"):
+        raise UsageError(f"--picture {picture}: a .png or .svg file")
+    if args.page is not None and not 0 <= args.page < args.pages:
+        raise UsageError(f"--page {args.page}: the cells have pages 0..{args.pages - 1}")
     runs = []
     for policy in args.policy:
         spec = with_defaults(
@@ -111,9 +114,6 @@ def cmd_trace(args: argparse.Namespace) -> int:
         con.print(f"  {run.trace_path}  (open in Perfetto)")
         runs.append(run)
     page = _picture_page(runs, args.page)
-    picture = Path(args.picture) if args.picture else out / "page.png"
-    if picture.suffix not in (".png", ".svg"):
-        raise UsageError(f"--picture {picture}: a .png or .svg file")
     draw_pages(
         picture,
         [
