@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tangolab.experiment.cells import CellResult, CellSpec, measure, run_cell
+from tangolab.experiment.cells import DELAY_PARAM, CellResult, CellSpec, measure, run_cell
 from tangolab.machine import Machine
 from tangolab.nand.layout import EccLayout, Geometry, compute_layout
 
@@ -99,14 +99,29 @@ def test_irq_policy_loses_data_in_flight_then_recovers(cells: Cells) -> None:
 
 
 def test_delay_policy_survives_only_below_its_delay(cells: Cells) -> None:
-    cells.m.run(
-        "echo 100 > /sys/module/tangox_dma/parameters/teardown_delay_us", timeout=30, check=True
-    )
+    cells.m.run(f"echo 100 > {DELAY_PARAM}", timeout=30, check=True)
     below = cells.run("delay", 20_000, jitter="none")
     assert intact(below), below
     above = cells.run("delay", 500_000)
     assert above.bytes_dropped > 0, above
     assert above.failed > 0, above
+
+
+def test_callback_policies_through_the_test_layer(cells: Cells) -> None:
+    """The reply of the thread (the client's callback waits for its device)
+    and the reporter's idea (the callback runs in the interrupt, before the
+    tear-down), with the NAND driver's test-layer callback_wait: the first
+    waits in atomic context and still loses, the second waits there and
+    loses nothing; the hook needs no atomic wait at all."""
+    late = cells.run("callback", 100_000)
+    assert late.failed > 0 and late.bytes_dropped > 0, late
+    assert late.atomic_wait_us > 0, late
+    early = cells.run("irq-callback", 100_000)
+    assert intact(early), early
+    assert early.atomic_wait_us > 0, early
+    hook = cells.run("client", 100_000)
+    assert intact(hook), hook
+    assert hook.atomic_wait_us == 0, hook
 
 
 def test_losses_are_seeded_and_repeatable() -> None:

@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from tangolab.experiment.cells import CellResult, CellSpec, measure
+from tangolab.experiment.cells import DMA_STATS, POLICY_PARAM, CellResult, CellSpec, measure
 from tangolab.machine import Machine
 from tangolab.nand.layout import EccLayout, Geometry, compute_layout
 
@@ -34,9 +34,7 @@ GEO = Geometry(blocks=BLOCKS)
 LAYOUT = compute_layout(GEO, EccLayout())
 PAGES = 4
 
-POLICY = "/sys/module/tangox_dma/parameters/teardown"
 RUN = "/sys/kernel/debug/tangox-loopback/run"
-STATS = "/sys/kernel/debug/tangox-dma/40000.dma-controller/stats"
 LOOPBACK = "/machine/loopback"
 SECOND_PAIR = ("dma-channel@40180", "dma-channel@401c0")
 DMA_NODE = "/soc/dma-controller@40000"
@@ -66,7 +64,7 @@ class Clients:
         assert "loopback test client on dma0chan1" in self.dmesg()
 
     def policy(self, policy: str) -> None:
-        self.m.run(f"echo {policy} > {POLICY}", timeout=30, check=True)
+        self.m.run(f"echo {policy} > {POLICY_PARAM}", timeout=30, check=True)
 
     def nand(self, policy: str, seed: int) -> CellResult:
         """Write, read back and check on the host PAGES pages of a fresh block."""
@@ -88,9 +86,9 @@ class Clients:
         return value
 
     def stats(self) -> list[Chan]:
-        out = self.m.run(f"cat {STATS}", timeout=30, check=True).output
+        out = self.m.run(f"cat {DMA_STATS}", timeout=30, check=True).output
         chans = []
-        for line in out.splitlines():
+        for line in (raw.strip() for raw in out.splitlines()):
             if line.startswith("chan"):
                 f = dict(kv.split("=", 1) for kv in line.split()[1:])
                 chans.append(

@@ -110,7 +110,10 @@ def overlay_files(overlay: Path, exclude: set[str]) -> dict[str, Path]:
 def wanted_content(
     pristine: Path, patches: list[Path], overlay: dict[str, Path], log: Path
 ) -> dict[str, bytes]:
-    """Apply patches to copies of just the files they touch; add overlay files."""
+    """Apply patches to copies of just the files they touch; add overlay files.
+
+    A patch may change an overlay file (the local test layer of a driver):
+    it applies to the overlay's version of that file."""
     want: dict[str, bytes] = {}
     touched: set[str] = set()
     for p in patches:
@@ -118,7 +121,7 @@ def wanted_content(
     with tempfile.TemporaryDirectory(prefix="tangolab-patch-") as tmp:
         t = Path(tmp)
         for rel in touched:
-            src = pristine / rel
+            src = overlay.get(rel, pristine / rel)
             if src.is_file():
                 (t / rel).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(src, t / rel)
@@ -154,9 +157,8 @@ def wanted_content(
             if f.is_file():
                 want[rel] = f.read_bytes()
     for rel, src in overlay.items():
-        if rel in want:
-            raise BuildError(f"{rel} is both patched and in the overlay; keep it in one place")
-        want[rel] = src.read_bytes()
+        if rel not in want:
+            want[rel] = src.read_bytes()
     return want
 
 

@@ -30,15 +30,18 @@ from tangolab.nand.pattern import PatternExpectation
 from .stats import loss_rate
 
 #: the thread's options, as DMA tear-down policies of the guest's test layer
+#: (local kernel patches 0011-0012: debugfs controls, not upstream)
 POLICIES = ("irq", "delay", "static", "callback", "irq-callback", "client")
 JITTERS = ("none", "uniform", "exponential")
-POLICY_PARAM = "/sys/module/tangox_dma/parameters/teardown"
-DELAY_PARAM = "/sys/module/tangox_dma/parameters/teardown_delay_us"
-#: the NAND driver's DMA callback busy-waits for the controller (callback policies)
-WAIT_PARAM = "/sys/module/tango_nand/parameters/callback_wait"
-CALLBACK_POLICIES = ("callback", "irq-callback")
+DMA_DEBUGFS = "/sys/kernel/debug/dmaengine/40000.dma-controller"
+POLICY_PARAM = f"{DMA_DEBUGFS}/teardown"
+DELAY_PARAM = f"{DMA_DEBUGFS}/teardown_delay_us"
 NAND_STATS = "/sys/kernel/debug/tango_nand"
-DMA_STATS = "/sys/kernel/debug/tangox-dma"
+#: the NAND driver's DMA callback busy-waits for the controller (callback policies)
+WAIT_PARAM = f"{NAND_STATS}/2c000.nand-controller/callback_wait"
+CALLBACK_POLICIES = ("callback", "irq-callback")
+#: dmaengine's summary: the DMA driver's per memory channel counters
+DMA_STATS = "/sys/kernel/debug/dmaengine/summary"
 SBOX = "/machine/sbox"
 FIRST_BLOCK = 1  # block 0 is left alone
 _SUMMARY = re.compile(r"^summary: (.*)$", re.M)
@@ -156,7 +159,7 @@ def parse_summary(output: str) -> dict[str, int]:
 
 
 def parse_counters(output: str) -> dict[str, int]:
-    """Sum of every `name=value` in the output (debugfs files and stats lines)."""
+    """Sum of every `name=value` in the output (debugfs files and summary lines)."""
     out: dict[str, int] = {}
     for k, v in _KV.findall(output):
         out[k] = out.get(k, 0) + int(v)
@@ -167,7 +170,7 @@ def _guest_counters(m: Machine) -> dict[str, int]:
     cmd = (
         f"for f in {NAND_STATS}/*/*; do [ -f $f ] && "
         "echo \"$(basename $f)=$(cat $f | tr -d 'YN')\"; done 2>/dev/null; "
-        f"cat {DMA_STATS}/*/stats 2>/dev/null; true"
+        f"cat {DMA_STATS} 2>/dev/null; true"
     )
     return parse_counters(m.run(cmd, timeout=60).output)
 

@@ -15,57 +15,33 @@
  *
  * Each virtual channel serves one peripheral (sbox port). Memory channels
  * are taken from the pool of the right direction for each descriptor and
- * given back when the descriptor ends. When a descriptor ends, i.e. when
- * its route is torn down, its completion runs and the memory channel
- * serves the next descriptor, is chosen by the "teardown" module
- * parameter, one policy per option discussed in the 2016 thread
- * "Tearing down DMA transfer setup after DMA client has finished":
+ * given back when the descriptor ends.
  *
- *  - irq: from the interrupt handler, as soon as the last command is done;
- *    the descriptor's callback runs later, from the virt-dma tasklet. The
- *    original driver of the thread: data in flight to the peripheral is
- *    lost.
- *  - delay: teardown_delay_us after that interrupt (hrtimer). The
- *    reporter's first workaround: fragile, it depends on the device.
- *  - static: the route of a memory channel is set at its first use and
- *    never torn down; that memory channel then only serves that
- *    peripheral. The reporter's second workaround: the channel can no
- *    longer be shared.
- *  - callback: exactly as irq. It stands for the reply's suggestion, that
- *    the client's descriptor callback wait for its device to finish (it
- *    runs from a tasklet, so it may not sleep): by the time the callback
- *    runs, the route is already gone, as the reporter observed.
- *  - irq-callback: the reporter's idea of calling the client's callback
- *    from the interrupt handler before the tear-down. When the last command
- *    of a descriptor is done, the interrupt handler invokes its callback
- *    (callback_result or callback) directly, in hard interrupt context and
- *    with no lock held, then tears the route down and completes the
- *    descriptor without invoking the callback again. A client that waits
- *    for its device there busy-waits with interrupts off.
- *  - client: for descriptors prepared with DMA_PREP_PERIPH_DONE, once both
- *    the interrupt has come and the client has called
- *    dmaengine_periph_done(); other descriptors behave as with irq. The
- *    later out-of-tree driver's answer: a peripheral-done hook.
- *
- * The policy in force when a descriptor starts applies to that descriptor.
- *
- * Cost: per memory channel, held_ns adds up the time its route was set,
- * from the routing to the tear-down; a route still set (a static one, or a
- * transfer in progress) counts up to the moment it is read.
+ * A descriptor ends when the interrupt of its last command has come, and,
+ * if it was prepared with DMA_PREP_PERIPH_DONE, the client has also called
+ * dmaengine_periph_done() for it (in either order). Only then is its route
+ * torn down, its completion run and its memory channel handed to the next
+ * descriptor. A descriptor whose memory side is done but whose client
+ * neither reports its peripheral done nor terminates the channel keeps its
+ * memory channel: after TANGOX_DMA_PERIPH_WAIT_MS this is reported once
+ * per virtual channel, the descriptor is never completed behind the
+ * client's back.
  *
  * The sbox is flow controlled: a memory channel only moves data as fast as
  * its route takes it and waits while its route is missing, and a device
  * only sends data into a route that exists, so a client may start its
- * peripheral before or after issuing the transfer. What a premature
- * tear-down loses is what is in flight in the route at that moment.
+ * peripheral before or after issuing the transfer.
  *
  * dmaengine_terminate_*() stops the memory channel serving the virtual
  * channel (CMD STOP: a memory to device channel pushes no more data, a
- * device to memory channel takes no more) before it tears the route down,
- * so a stopped transfer leaves nothing behind for the next one; the memory
- * channel is free again at once. A command that had already ended when
- * the stop came still raises its interrupt: the channel is only reused
- * after it.
+ * device to memory channel takes no more) before it tears the route down.
+ * Tearing the route of a device to memory channel down drops what the
+ * device had already sent towards it, so the channel starts clean. A
+ * command that had already ended when the stop came still raises its
+ * interrupt: the channel is draining until then, and
+ * dmaengine_synchronize() waits for the channels draining for the virtual
+ * channel, so that no memory channel touches the client's buffers after
+ * it returns.
  *
  * A register write to a busy memory channel is refused by the channel
  * without affecting the running command (CMD bit REFUSED): it is counted
@@ -83,18 +59,15 @@
 
 #include <linux/bitfield.h>
 #include <linux/bits.h>
-#include <linux/debugfs.h>
 #include <linux/delay.h>
 #include <linux/dma-mapping.h>
 #include <linux/dmaengine.h>
-#include <linux/hrtimer.h>
 #include <linux/interrupt.h>
 #include <linux/io.h>
 #include <linux/kernel.h>
 #include <linux/ktime.h>
 #include <linux/list.h>
 #include <linux/module.h>
-#include <linux/moduleparam.h>
 #include <linux/of.h>
 #include <linux/of_address.h>
 #include <linux/of_dma.h>
@@ -105,6 +78,8 @@
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/string.h>
+#include <linux/timer.h>
+#include <linux/wait.h>
 
 #include "dmaengine.h"
 #include "virt-dma.h"
@@ -164,76 +139,10 @@
 #define TANGOX_DMA_LINE			SZ_4K
 #define TANGOX_DMA_RECT_MIN_LINES	3
 
-enum tangox_dma_teardown {
-	TANGOX_TEARDOWN_IRQ,
-	TANGOX_TEARDOWN_DELAY,
-	TANGOX_TEARDOWN_STATIC,
-	TANGOX_TEARDOWN_CALLBACK,
-	TANGOX_TEARDOWN_IRQ_CALLBACK,
-	TANGOX_TEARDOWN_CLIENT,
-};
-
-static const char * const tangox_dma_teardown_names[] = {
-	[TANGOX_TEARDOWN_IRQ] = "irq",
-	[TANGOX_TEARDOWN_DELAY] = "delay",
-	[TANGOX_TEARDOWN_STATIC] = "static",
-	[TANGOX_TEARDOWN_CALLBACK] = "callback",
-	[TANGOX_TEARDOWN_IRQ_CALLBACK] = "irq-callback",
-	[TANGOX_TEARDOWN_CLIENT] = "client",
-};
-
-static int tangox_dma_teardown = TANGOX_TEARDOWN_CLIENT;
-static unsigned int teardown_delay_us = 10;
-
-#define TANGOX_DMA_MAX_DELAY_US		USEC_PER_SEC
-
-static int tangox_dma_teardown_set(const char *val,
-				   const struct kernel_param *kp)
-{
-	int policy = sysfs_match_string(tangox_dma_teardown_names, val);
-
-	if (policy < 0) {
-		pr_err("tangox_dma: teardown must be irq, delay, static, callback, irq-callback or client\n");
-		return -EINVAL;
-	}
-
-	WRITE_ONCE(*(int *)kp->arg, policy);
-
-	return 0;
-}
-
-static int tangox_dma_teardown_get(char *buf, const struct kernel_param *kp)
-{
-	return sysfs_emit(buf, "%s\n",
-			  tangox_dma_teardown_names[READ_ONCE(*(int *)kp->arg)]);
-}
-
-static const struct kernel_param_ops tangox_dma_teardown_ops = {
-	.set = tangox_dma_teardown_set,
-	.get = tangox_dma_teardown_get,
-};
-
-module_param_cb(teardown, &tangox_dma_teardown_ops, &tangox_dma_teardown,
-		0644);
-MODULE_PARM_DESC(teardown,
-		 "When to tear sbox routes down: irq, delay, static, callback, irq-callback or client (default)");
-
-static int tangox_dma_delay_set(const char *val, const struct kernel_param *kp)
-{
-	return param_set_uint_minmax(val, kp, 0, TANGOX_DMA_MAX_DELAY_US);
-}
-
-static const struct kernel_param_ops tangox_dma_delay_ops = {
-	.set = tangox_dma_delay_set,
-	.get = param_get_uint,
-};
-
-module_param_cb(teardown_delay_us, &tangox_dma_delay_ops, &teardown_delay_us,
-		0644);
-MODULE_PARM_DESC(teardown_delay_us,
-		 "Route tear-down delay of the delay policy, in microseconds (0-1000000, default 10)");
-
-static struct dentry *tangox_dma_debugfs_root;
+/* How long a client may take to report its peripheral done, quietly */
+#define TANGOX_DMA_PERIPH_WAIT_MS	1000
+/* How long dmaengine_synchronize() waits for a draining memory channel */
+#define TANGOX_DMA_DRAIN_TIMEOUT_MS	100
 
 struct tangox_dma_cmd {
 	u32 mode;
@@ -246,7 +155,6 @@ struct tangox_dma_cmd {
 struct tangox_dma_desc {
 	struct virt_dma_desc vd;
 	enum dma_transfer_direction dir;
-	enum tangox_dma_teardown policy;
 	bool periph_done;
 	unsigned int next;
 	size_t len;
@@ -258,9 +166,9 @@ enum tangox_dma_pchan_state {
 	TANGOX_PCHAN_FREE,
 	/* Running the commands of a descriptor. */
 	TANGOX_PCHAN_BUSY,
-	/* All commands done, waiting for the client or the delay. */
+	/* All commands done, waiting for dmaengine_periph_done(). */
 	TANGOX_PCHAN_WAIT,
-	/* Terminated while its hardware command or timer was pending. */
+	/* Terminated while its last command's interrupt was pending. */
 	TANGOX_PCHAN_DRAINING,
 };
 
@@ -285,18 +193,18 @@ struct tangox_dma_pchan {
 	struct tangox_dma_desc *desc;
 	/* A command was written and its interrupt has not come yet. */
 	bool hw_busy;
-	/* The delay timer is armed or its callback is about to run. */
-	bool timer_pending;
+	/* The virtual channel whose terminated descriptor it drains. */
+	struct tangox_dma_vchan *drains;
 	/* Peripheral port routed to or from this channel, 0 if none. */
 	u32 routed;
-	/* The route was set by the static policy and is kept. */
-	bool bound;
 	/* When the route was set, and the time earlier routes were set. */
 	ktime_t routed_at;
 	u64 held_ns;
-	/* Descriptors started, to recognise one after dropping td->lock. */
+	/* Descriptors started, to recognise one in the watchdog. */
 	unsigned long starts;
-	struct hrtimer timer;
+	/* Reports a client that does not call dmaengine_periph_done(). */
+	struct timer_list watchdog;
+	unsigned long watched;
 
 	atomic64_t transfers;
 	atomic64_t bytes;
@@ -315,6 +223,8 @@ struct tangox_dma_vchan {
 	struct tangox_dma_pchan *pchan;
 	/* In td->waiting; protected by td->lock */
 	struct list_head node;
+	/* A missing dmaengine_periph_done() was reported; td->lock */
+	bool warned;
 };
 
 struct tangox_dma_dev {
@@ -332,7 +242,8 @@ struct tangox_dma_dev {
 	unsigned int nr_vchans;
 	struct tangox_dma_vchan *vchans;
 
-	struct dentry *debugfs;
+	/* Woken when a draining memory channel becomes free */
+	wait_queue_head_t drain_wq;
 };
 
 static struct tangox_dma_desc *to_tangox_dma_desc(struct virt_dma_desc *vd)
@@ -416,7 +327,6 @@ static void tangox_dma_unroute(struct tangox_dma_pchan *pchan, bool waited)
 					tangox_dma_len(pchan));
 	pchan->held_ns = tangox_dma_held_ns(pchan);
 	pchan->routed = 0;
-	pchan->bound = false;
 
 	atomic64_inc(&pchan->teardowns);
 	if (waited)
@@ -441,43 +351,20 @@ static void tangox_dma_write_cmd(struct tangox_dma_pchan *pchan)
 	pchan->hw_busy = true;
 }
 
-/*
- * Find a memory channel of direction @dir for @vchan. Returns a free one,
- * NULL if the virtual channel has to wait for one, or ERR_PTR(-EBUSY) if no
- * memory channel can ever serve it: they are all statically bound to other
- * peripherals. Called with td->lock held.
- */
+/* A free memory channel of direction @dir, or NULL. td->lock held. */
 static struct tangox_dma_pchan *
-tangox_dma_find_pchan(struct tangox_dma_dev *td, struct tangox_dma_vchan *vchan,
-		      enum dma_transfer_direction dir,
-		      enum tangox_dma_teardown policy)
+tangox_dma_find_pchan(struct tangox_dma_dev *td, enum dma_transfer_direction dir)
 {
-	struct tangox_dma_pchan *found = NULL;
-	bool may_wait = false;
 	unsigned int i;
 
 	for (i = 0; i < td->nr_pchans; i++) {
 		struct tangox_dma_pchan *pchan = &td->pchans[i];
 
-		if (pchan->dir != dir)
-			continue;
-
-		if (policy == TANGOX_TEARDOWN_STATIC && pchan->bound) {
-			if (pchan->routed != vchan->port)
-				continue;
-			/* A peripheral only ever uses its bound channel. */
-			return pchan->state == TANGOX_PCHAN_FREE ? pchan : NULL;
-		}
-
-		may_wait = true;
-		if (!found && pchan->state == TANGOX_PCHAN_FREE)
-			found = pchan;
+		if (pchan->dir == dir && pchan->state == TANGOX_PCHAN_FREE)
+			return pchan;
 	}
 
-	if (found)
-		return found;
-
-	return may_wait ? NULL : ERR_PTR(-EBUSY);
+	return NULL;
 }
 
 static bool tangox_dma_has_dir(struct tangox_dma_dev *td,
@@ -495,12 +382,10 @@ static bool tangox_dma_has_dir(struct tangox_dma_dev *td,
 /* Start @desc on @pchan. Called with td->lock and vc.lock held. */
 static void tangox_dma_start(struct tangox_dma_pchan *pchan,
 			     struct tangox_dma_vchan *vchan,
-			     struct tangox_dma_desc *desc,
-			     enum tangox_dma_teardown policy)
+			     struct tangox_dma_desc *desc)
 {
 	list_del(&desc->vd.node);
 
-	desc->policy = policy;
 	desc->next = 0;
 
 	pchan->state = TANGOX_PCHAN_BUSY;
@@ -511,15 +396,7 @@ static void tangox_dma_start(struct tangox_dma_pchan *pchan,
 	trace_tangox_dma_issue(pchan->id, desc->vd.tx.cookie, pchan->port,
 			       vchan->port, desc->dir, desc->len);
 
-	/* A statically bound channel keeps its route to the same port. */
-	if (pchan->routed != vchan->port) {
-		if (pchan->routed)
-			tangox_dma_unroute(pchan, false);
-		tangox_dma_route(pchan, vchan->port);
-	}
-	if (policy == TANGOX_TEARDOWN_STATIC)
-		pchan->bound = true;
-
+	tangox_dma_route(pchan, vchan->port);
 	tangox_dma_write_cmd(pchan);
 }
 
@@ -533,44 +410,29 @@ static void tangox_dma_vchan_queue(struct tangox_dma_dev *td,
 }
 
 /*
- * Try to start the next descriptor of a waiting virtual channel. Called
- * with td->lock and vc.lock held.
+ * Start the next descriptor of a waiting virtual channel if a memory channel
+ * is free for it. Called with td->lock and vc.lock held.
  */
 static void tangox_dma_vchan_try_start(struct tangox_dma_dev *td,
-				       struct tangox_dma_vchan *vchan,
-				       enum tangox_dma_teardown policy)
+				       struct tangox_dma_vchan *vchan)
 {
 	struct tangox_dma_pchan *pchan;
 	struct tangox_dma_desc *desc;
 	struct virt_dma_desc *vd;
 
-	for (;;) {
-		vd = vchan_next_desc(&vchan->vc);
-		if (!vd) {
-			list_del_init(&vchan->node);
-			return;
-		}
-
-		desc = to_tangox_dma_desc(vd);
-		pchan = tangox_dma_find_pchan(td, vchan, desc->dir, policy);
-		if (!pchan)
-			return;
-
-		if (!IS_ERR(pchan)) {
-			list_del_init(&vchan->node);
-			tangox_dma_start(pchan, vchan, desc, policy);
-			return;
-		}
-
-		dev_err(td->dev,
-			"%s: every %s channel is statically bound to another port, transfer failed (%d)\n",
-			dma_chan_name(&vchan->vc.chan),
-			tangox_dma_dir_name(desc->dir), -EBUSY);
-		list_del(&vd->node);
-		vd->tx_result.result = DMA_TRANS_ABORTED;
-		vd->tx_result.residue = desc->len;
-		vchan_cookie_complete(vd);
+	vd = vchan_next_desc(&vchan->vc);
+	if (!vd) {
+		list_del_init(&vchan->node);
+		return;
 	}
+
+	desc = to_tangox_dma_desc(vd);
+	pchan = tangox_dma_find_pchan(td, desc->dir);
+	if (!pchan)
+		return;
+
+	list_del_init(&vchan->node);
+	tangox_dma_start(pchan, vchan, desc);
 }
 
 /*
@@ -579,33 +441,22 @@ static void tangox_dma_vchan_try_start(struct tangox_dma_dev *td,
  */
 static void tangox_dma_dispatch(struct tangox_dma_dev *td)
 {
-	enum tangox_dma_teardown policy = READ_ONCE(tangox_dma_teardown);
 	struct tangox_dma_vchan *vchan, *tmp;
-	unsigned int i;
 
 	lockdep_assert_held(&td->lock);
 
-	/* Routes left by the static policy go once it is no longer used. */
-	if (policy != TANGOX_TEARDOWN_STATIC) {
-		for (i = 0; i < td->nr_pchans; i++) {
-			struct tangox_dma_pchan *pchan = &td->pchans[i];
-
-			if (pchan->state == TANGOX_PCHAN_FREE && pchan->bound)
-				tangox_dma_unroute(pchan, false);
-		}
-	}
-
 	list_for_each_entry_safe(vchan, tmp, &td->waiting, node) {
 		spin_lock(&vchan->vc.lock);
-		tangox_dma_vchan_try_start(td, vchan, policy);
+		tangox_dma_vchan_try_start(td, vchan);
 		spin_unlock(&vchan->vc.lock);
 	}
 }
 
 /*
- * The descriptor on @pchan is over: tear the route down unless it is
- * static, complete the descriptor and free the memory channel. Called with
- * td->lock and vc.lock held.
+ * The descriptor on @pchan is over: tear the route down, complete the
+ * descriptor and free the memory channel. @waited: the tear-down waited
+ * for the client after the last interrupt. Called with td->lock and
+ * vc.lock held.
  */
 static void tangox_dma_finish(struct tangox_dma_pchan *pchan, bool waited)
 {
@@ -613,8 +464,7 @@ static void tangox_dma_finish(struct tangox_dma_pchan *pchan, bool waited)
 	struct tangox_dma_desc *desc = pchan->desc;
 	struct dma_async_tx_descriptor *tx = &desc->vd.tx;
 
-	if (!pchan->bound)
-		tangox_dma_unroute(pchan, waited);
+	tangox_dma_unroute(pchan, waited);
 
 	if (desc->vd.tx_result.result == DMA_TRANS_NOERROR) {
 		atomic64_inc(&pchan->transfers);
@@ -643,84 +493,24 @@ static void tangox_dma_finish(struct tangox_dma_pchan *pchan, bool waited)
 }
 
 /*
- * The last command of the descriptor on @pchan is done on the memory side.
- * Returns true if the interrupt handler is to invoke the client's callback,
- * copied to @cb, before it finishes the descriptor (irq-callback policy):
- * the channel then waits with its route set, and the descriptor's own
- * callback is cleared so that its completion does not run it again.
- * Called with td->lock and vc.lock held.
+ * The last command of the descriptor on @pchan is done on the memory side:
+ * finish the descriptor, or wait for dmaengine_periph_done() if the client
+ * asked for it and has not called it yet. Called with td->lock and vc.lock
+ * held.
  */
-static bool tangox_dma_hw_done(struct tangox_dma_pchan *pchan,
-			       struct dmaengine_desc_callback *cb)
+static void tangox_dma_hw_done(struct tangox_dma_pchan *pchan)
 {
 	struct tangox_dma_desc *desc = pchan->desc;
-	struct dma_async_tx_descriptor *tx = &desc->vd.tx;
 
-	switch (desc->policy) {
-	case TANGOX_TEARDOWN_CLIENT:
-		if ((tx->flags & DMA_PREP_PERIPH_DONE) && !desc->periph_done) {
-			pchan->state = TANGOX_PCHAN_WAIT;
-			return false;
-		}
-		break;
-	case TANGOX_TEARDOWN_DELAY:
+	if ((desc->vd.tx.flags & DMA_PREP_PERIPH_DONE) && !desc->periph_done) {
 		pchan->state = TANGOX_PCHAN_WAIT;
-		pchan->timer_pending = true;
-		hrtimer_start(&pchan->timer,
-			      ns_to_ktime(READ_ONCE(teardown_delay_us) *
-					  (u64)NSEC_PER_USEC),
-			      HRTIMER_MODE_REL);
-		return false;
-	case TANGOX_TEARDOWN_IRQ_CALLBACK:
-		if (!(tx->flags & DMA_PREP_INTERRUPT))
-			break;
-		dmaengine_desc_get_callback(tx, cb);
-		if (!dmaengine_desc_callback_valid(cb))
-			break;
-		tx->callback = NULL;
-		tx->callback_result = NULL;
-		pchan->state = TANGOX_PCHAN_WAIT;
-		return true;
-	default:
-		/* irq, callback, static */
-		break;
+		pchan->watched = pchan->starts;
+		mod_timer(&pchan->watchdog,
+			  jiffies + msecs_to_jiffies(TANGOX_DMA_PERIPH_WAIT_MS));
+		return;
 	}
 
 	tangox_dma_finish(pchan, false);
-
-	return false;
-}
-
-/*
- * irq-callback policy: invoke the client's callback @cb for the descriptor
- * on @pchan from the interrupt handler, then tear the route down and
- * complete the descriptor. td->lock is dropped around the callback, so
- * that it may use the dmaengine API; interrupts stay disabled (hard
- * interrupt context). The channel stays in the wait state meanwhile: no
- * other descriptor can take it. If the transfer was terminated during the
- * callback, there is nothing left to finish. Called with td->lock held,
- * no vc.lock held.
- */
-static void tangox_dma_irq_callback(struct tangox_dma_pchan *pchan,
-				    struct dmaengine_desc_callback *cb)
-	__must_hold(&pchan->td->lock)
-{
-	struct tangox_dma_dev *td = pchan->td;
-	struct dmaengine_result result = pchan->desc->vd.tx_result;
-	unsigned long starts = pchan->starts;
-	struct tangox_dma_vchan *vchan;
-
-	spin_unlock(&td->lock);
-	dmaengine_desc_callback_invoke(cb, &result);
-	spin_lock(&td->lock);
-
-	if (pchan->state != TANGOX_PCHAN_WAIT || pchan->starts != starts)
-		return;
-
-	vchan = pchan->vchan;
-	spin_lock(&vchan->vc.lock);
-	tangox_dma_finish(pchan, true);
-	spin_unlock(&vchan->vc.lock);
 }
 
 static size_t tangox_dma_cmds_len(struct tangox_dma_desc *desc,
@@ -739,10 +529,8 @@ static irqreturn_t tangox_dma_irq(int irq, void *data)
 {
 	struct tangox_dma_pchan *pchan = data;
 	struct tangox_dma_dev *td = pchan->td;
-	struct dmaengine_desc_callback cb;
 	struct tangox_dma_vchan *vchan;
 	struct tangox_dma_desc *desc;
-	bool invoke = false;
 	unsigned long flags;
 	u32 status;
 
@@ -756,8 +544,9 @@ static irqreturn_t tangox_dma_irq(int irq, void *data)
 	pchan->hw_busy = false;
 
 	if (pchan->state == TANGOX_PCHAN_DRAINING) {
-		if (!pchan->timer_pending)
-			pchan->state = TANGOX_PCHAN_FREE;
+		pchan->state = TANGOX_PCHAN_FREE;
+		pchan->drains = NULL;
+		wake_up_all(&td->drain_wq);
 		goto dispatch;
 	}
 
@@ -794,12 +583,10 @@ static irqreturn_t tangox_dma_irq(int irq, void *data)
 	} else if (desc->next < desc->ncmds) {
 		tangox_dma_write_cmd(pchan);
 	} else {
-		invoke = tangox_dma_hw_done(pchan, &cb);
+		tangox_dma_hw_done(pchan);
 	}
 
 	spin_unlock(&vchan->vc.lock);
-	if (invoke)
-		tangox_dma_irq_callback(pchan, &cb);
 dispatch:
 	tangox_dma_dispatch(td);
 	spin_unlock_irqrestore(&td->lock, flags);
@@ -807,30 +594,35 @@ dispatch:
 	return IRQ_HANDLED;
 }
 
-static enum hrtimer_restart tangox_dma_timer(struct hrtimer *timer)
+/*
+ * The client of the descriptor on a waiting memory channel has not called
+ * dmaengine_periph_done() for TANGOX_DMA_PERIPH_WAIT_MS: say so, once per
+ * virtual channel. The descriptor keeps waiting; only the client can end
+ * it, by the call or by terminating the channel.
+ */
+static void tangox_dma_watchdog(struct timer_list *t)
 {
-	struct tangox_dma_pchan *pchan =
-		container_of(timer, struct tangox_dma_pchan, timer);
+	struct tangox_dma_pchan *pchan = from_timer(pchan, t, watchdog);
 	struct tangox_dma_dev *td = pchan->td;
 	struct tangox_dma_vchan *vchan;
+	dma_cookie_t cookie;
 	unsigned long flags;
 
 	spin_lock_irqsave(&td->lock, flags);
-
-	pchan->timer_pending = false;
-	if (pchan->state == TANGOX_PCHAN_WAIT) {
-		vchan = pchan->vchan;
-		spin_lock(&vchan->vc.lock);
-		tangox_dma_finish(pchan, true);
-		spin_unlock(&vchan->vc.lock);
-	} else if (pchan->state == TANGOX_PCHAN_DRAINING && !pchan->hw_busy) {
-		pchan->state = TANGOX_PCHAN_FREE;
+	vchan = pchan->vchan;
+	if (pchan->state != TANGOX_PCHAN_WAIT || pchan->watched != pchan->starts ||
+	    vchan->warned) {
+		spin_unlock_irqrestore(&td->lock, flags);
+		return;
 	}
-
-	tangox_dma_dispatch(td);
+	vchan->warned = true;
+	cookie = pchan->desc->vd.tx.cookie;
 	spin_unlock_irqrestore(&td->lock, flags);
 
-	return HRTIMER_NORESTART;
+	dev_warn(td->dev,
+		 "%s: transfer %d still waits for dmaengine_periph_done() after %u ms\n",
+		 dma_chan_name(&vchan->vc.chan), cookie,
+		 TANGOX_DMA_PERIPH_WAIT_MS);
 }
 
 /*
@@ -948,10 +740,8 @@ tangox_dma_prep_slave_sg(struct dma_chan *chan, struct scatterlist *sgl,
 	struct tangox_dma_dev *td = to_tangox_dma_dev(chan->device);
 	struct tangox_dma_builder b = { };
 	struct dma_async_tx_descriptor *tx;
-	struct tangox_dma_pchan *pchan;
 	struct tangox_dma_desc *desc;
 	struct scatterlist *sg;
-	unsigned long irqflags;
 	size_t len = 0;
 	unsigned int i;
 
@@ -964,18 +754,6 @@ tangox_dma_prep_slave_sg(struct dma_chan *chan, struct scatterlist *sgl,
 	if (!tangox_dma_has_dir(td, dir)) {
 		dev_err(td->dev, "%s: no %s memory channel\n",
 			dma_chan_name(chan), tangox_dma_dir_name(dir));
-		return NULL;
-	}
-
-	spin_lock_irqsave(&td->lock, irqflags);
-	pchan = tangox_dma_find_pchan(td, vchan, dir,
-				      READ_ONCE(tangox_dma_teardown));
-	spin_unlock_irqrestore(&td->lock, irqflags);
-	if (IS_ERR(pchan)) {
-		dev_err(td->dev,
-			"%s: every %s channel is statically bound to another port (%ld)\n",
-			dma_chan_name(chan), tangox_dma_dir_name(dir),
-			PTR_ERR(pchan));
 		return NULL;
 	}
 
@@ -1129,8 +907,7 @@ static int tangox_dma_periph_done(struct dma_chan *chan, dma_cookie_t cookie)
 						 vchan->port, pchan->desc->dir,
 						 pchan->desc->len);
 		pchan->desc->periph_done = true;
-		if (pchan->state == TANGOX_PCHAN_WAIT &&
-		    pchan->desc->policy == TANGOX_TEARDOWN_CLIENT)
+		if (pchan->state == TANGOX_PCHAN_WAIT)
 			tangox_dma_finish(pchan, true);
 	} else {
 		desc = tangox_dma_find_desc(vchan, cookie);
@@ -1204,10 +981,6 @@ static int tangox_dma_terminate_all(struct dma_chan *chan)
 
 	pchan = vchan->pchan;
 	if (pchan) {
-		if (pchan->timer_pending &&
-		    hrtimer_try_to_cancel(&pchan->timer) >= 0)
-			pchan->timer_pending = false;
-
 		/*
 		 * Stop the memory channel before its route goes, so that it
 		 * neither pushes more bytes into the sbox nor takes bytes
@@ -1226,14 +999,15 @@ static int tangox_dma_terminate_all(struct dma_chan *chan)
 
 		/*
 		 * A command that ended on its own before the stop still
-		 * raises its interrupt, and a delay timer that could not be
-		 * cancelled still runs: the channel is only reused after
-		 * them.
+		 * raises its interrupt: the channel is only reused after it,
+		 * and dmaengine_synchronize() waits for it.
 		 */
-		if (pchan->hw_busy || pchan->timer_pending)
+		if (pchan->hw_busy) {
 			pchan->state = TANGOX_PCHAN_DRAINING;
-		else
+			pchan->drains = vchan;
+		} else {
 			pchan->state = TANGOX_PCHAN_FREE;
+		}
 	}
 
 	vchan_get_all_descriptors(&vchan->vc, &head);
@@ -1246,9 +1020,40 @@ static int tangox_dma_terminate_all(struct dma_chan *chan)
 	return 0;
 }
 
+/* Is a memory channel still draining for @vchan? Takes td->lock. */
+static bool tangox_dma_draining(struct tangox_dma_dev *td,
+				struct tangox_dma_vchan *vchan)
+{
+	unsigned long flags;
+	bool draining = false;
+	unsigned int i;
+
+	spin_lock_irqsave(&td->lock, flags);
+	for (i = 0; i < td->nr_pchans; i++)
+		if (td->pchans[i].state == TANGOX_PCHAN_DRAINING &&
+		    td->pchans[i].drains == vchan)
+			draining = true;
+	spin_unlock_irqrestore(&td->lock, flags);
+
+	return draining;
+}
+
 static void tangox_dma_synchronize(struct dma_chan *chan)
 {
-	vchan_synchronize(to_virt_chan(chan));
+	struct tangox_dma_vchan *vchan = to_tangox_dma_vchan(chan);
+	struct tangox_dma_dev *td = to_tangox_dma_dev(chan->device);
+
+	/*
+	 * The interrupt of a command that ended before the stop comes within
+	 * microseconds; a channel that is still draining after the bound is
+	 * reported, its command has already finished with the buffer.
+	 */
+	if (!wait_event_timeout(td->drain_wq, !tangox_dma_draining(td, vchan),
+				msecs_to_jiffies(TANGOX_DMA_DRAIN_TIMEOUT_MS)))
+		dev_warn(td->dev, "%s: a memory channel is still draining\n",
+			 dma_chan_name(chan));
+
+	vchan_synchronize(&vchan->vc);
 }
 
 static int tangox_dma_config(struct dma_chan *chan,
@@ -1259,32 +1064,6 @@ static int tangox_dma_config(struct dma_chan *chan,
 	 * the DMA specifier: there are no peripheral addresses, widths or
 	 * bursts to program, whatever the direction.
 	 */
-	return 0;
-}
-
-static int tangox_dma_alloc_chan_resources(struct dma_chan *chan)
-{
-	struct tangox_dma_vchan *vchan = to_tangox_dma_vchan(chan);
-	struct tangox_dma_dev *td = to_tangox_dma_dev(chan->device);
-	enum tangox_dma_teardown policy = READ_ONCE(tangox_dma_teardown);
-	struct tangox_dma_pchan *m2d, *d2m;
-	unsigned long flags;
-
-	if (policy != TANGOX_TEARDOWN_STATIC)
-		return 0;
-
-	spin_lock_irqsave(&td->lock, flags);
-	m2d = tangox_dma_find_pchan(td, vchan, DMA_MEM_TO_DEV, policy);
-	d2m = tangox_dma_find_pchan(td, vchan, DMA_DEV_TO_MEM, policy);
-	spin_unlock_irqrestore(&td->lock, flags);
-
-	if (IS_ERR(m2d) && IS_ERR(d2m)) {
-		dev_err(td->dev,
-			"%s: every memory channel is statically bound to another port\n",
-			dma_chan_name(chan));
-		return -EBUSY;
-	}
-
 	return 0;
 }
 
@@ -1313,23 +1092,22 @@ static struct dma_chan *tangox_dma_xlate(struct of_phandle_args *spec,
 	return NULL;
 }
 
-static int tangox_dma_policy_show(struct seq_file *s, void *unused)
+#ifdef CONFIG_DEBUG_FS
+/* dmaengine's debugfs summary: the virtual channels, then the memory channels */
+static void tangox_dma_summary_show(struct seq_file *s, struct dma_device *ddev)
 {
-	seq_printf(s, "%s\n",
-		   tangox_dma_teardown_names[READ_ONCE(tangox_dma_teardown)]);
-
-	return 0;
-}
-DEFINE_SHOW_ATTRIBUTE(tangox_dma_policy);
-
-static int tangox_dma_stats_show(struct seq_file *s, void *unused)
-{
-	struct tangox_dma_dev *td = s->private;
+	struct tangox_dma_dev *td = to_tangox_dma_dev(ddev);
 	unsigned int i;
 
-	seq_printf(s, "policy=%s delay_us=%u\n",
-		   tangox_dma_teardown_names[READ_ONCE(tangox_dma_teardown)],
-		   READ_ONCE(teardown_delay_us));
+	for (i = 0; i < td->nr_vchans; i++) {
+		struct dma_chan *chan = &td->vchans[i].vc.chan;
+
+		seq_printf(s, " %-13s| port %u", dma_chan_name(chan),
+			   td->vchans[i].port);
+		if (chan->client_count)
+			seq_printf(s, ", %s", chan->dbg_client_name ?: "in-use");
+		seq_puts(s, "\n");
+	}
 
 	for (i = 0; i < td->nr_pchans; i++) {
 		struct tangox_dma_pchan *pchan = &td->pchans[i];
@@ -1337,20 +1115,18 @@ static int tangox_dma_stats_show(struct seq_file *s, void *unused)
 		unsigned long flags;
 		u64 held_ns;
 		u32 routed;
-		bool bound;
 
 		spin_lock_irqsave(&td->lock, flags);
 		state = pchan->state;
 		routed = pchan->routed;
-		bound = pchan->bound;
 		held_ns = tangox_dma_held_ns(pchan);
 		spin_unlock_irqrestore(&td->lock, flags);
 
 		seq_printf(s,
-			   "chan%u dir=%s port=%u state=%s routed=%u bound=%d transfers=%lld bytes=%lld teardowns=%lld teardowns_waited=%lld errors=%lld stops=%lld refused=%lld held_ns=%llu\n",
+			   " chan%u dir=%s port=%u state=%s routed=%u transfers=%lld bytes=%lld teardowns=%lld teardowns_waited=%lld errors=%lld stops=%lld refused=%lld held_ns=%llu\n",
 			   pchan->id, tangox_dma_dir_name(pchan->dir),
 			   pchan->port, tangox_dma_pchan_state_names[state],
-			   routed, bound, atomic64_read(&pchan->transfers),
+			   routed, atomic64_read(&pchan->transfers),
 			   atomic64_read(&pchan->bytes),
 			   atomic64_read(&pchan->teardowns),
 			   atomic64_read(&pchan->teardowns_waited),
@@ -1358,75 +1134,8 @@ static int tangox_dma_stats_show(struct seq_file *s, void *unused)
 			   atomic64_read(&pchan->stops),
 			   atomic64_read(&pchan->refused), held_ns);
 	}
-
-	return 0;
 }
-DEFINE_SHOW_ATTRIBUTE(tangox_dma_stats);
-
-static int tangox_dma_counter_get(void *data, u64 *val)
-{
-	*val = atomic64_read(data);
-
-	return 0;
-}
-DEFINE_DEBUGFS_ATTRIBUTE(tangox_dma_counter_fops, tangox_dma_counter_get,
-			 NULL, "%llu\n");
-
-static int tangox_dma_held_get(void *data, u64 *val)
-{
-	struct tangox_dma_pchan *pchan = data;
-	unsigned long flags;
-
-	spin_lock_irqsave(&pchan->td->lock, flags);
-	*val = tangox_dma_held_ns(pchan);
-	spin_unlock_irqrestore(&pchan->td->lock, flags);
-
-	return 0;
-}
-DEFINE_DEBUGFS_ATTRIBUTE(tangox_dma_held_fops, tangox_dma_held_get, NULL,
-			 "%llu\n");
-
-static void tangox_dma_debugfs_init(struct tangox_dma_dev *td)
-{
-	struct dentry *dir;
-	unsigned int i;
-	char name[16];
-
-	td->debugfs = debugfs_create_dir(dev_name(td->dev),
-					 tangox_dma_debugfs_root);
-	debugfs_create_file("policy", 0444, td->debugfs, NULL,
-			    &tangox_dma_policy_fops);
-	debugfs_create_file("stats", 0444, td->debugfs, td,
-			    &tangox_dma_stats_fops);
-
-	for (i = 0; i < td->nr_pchans; i++) {
-		struct tangox_dma_pchan *pchan = &td->pchans[i];
-
-		snprintf(name, sizeof(name), "chan%u", pchan->id);
-		dir = debugfs_create_dir(name, td->debugfs);
-		debugfs_create_file_unsafe("transfers", 0444, dir,
-					   &pchan->transfers,
-					   &tangox_dma_counter_fops);
-		debugfs_create_file_unsafe("bytes", 0444, dir, &pchan->bytes,
-					   &tangox_dma_counter_fops);
-		debugfs_create_file_unsafe("teardowns", 0444, dir,
-					   &pchan->teardowns,
-					   &tangox_dma_counter_fops);
-		debugfs_create_file_unsafe("teardowns_waited", 0444, dir,
-					   &pchan->teardowns_waited,
-					   &tangox_dma_counter_fops);
-		debugfs_create_file_unsafe("errors", 0444, dir,
-					   &pchan->errors,
-					   &tangox_dma_counter_fops);
-		debugfs_create_file_unsafe("stops", 0444, dir, &pchan->stops,
-					   &tangox_dma_counter_fops);
-		debugfs_create_file_unsafe("refused", 0444, dir,
-					   &pchan->refused,
-					   &tangox_dma_counter_fops);
-		debugfs_create_file_unsafe("held_ns", 0444, dir, pchan,
-					   &tangox_dma_held_fops);
-	}
-}
+#endif
 
 static void tangox_dma_sbox_reset(struct tangox_dma_dev *td)
 {
@@ -1497,8 +1206,7 @@ static int tangox_dma_init_pchan(struct tangox_dma_dev *td,
 					     "%pOF: sbox port %u is also a slave id\n",
 					     np, pchan->port);
 
-	hrtimer_init(&pchan->timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL);
-	pchan->timer.function = tangox_dma_timer;
+	timer_setup(&pchan->watchdog, tangox_dma_watchdog, 0);
 
 	ret = devm_request_irq(dev, pchan->irq, tangox_dma_irq, 0,
 			       dev_name(dev), pchan);
@@ -1525,6 +1233,7 @@ static int tangox_dma_probe(struct platform_device *pdev)
 	td->dev = dev;
 	spin_lock_init(&td->lock);
 	INIT_LIST_HEAD(&td->waiting);
+	init_waitqueue_head(&td->drain_wq);
 
 	td->sbox = devm_platform_ioremap_resource(pdev, 0);
 	if (IS_ERR(td->sbox))
@@ -1595,7 +1304,6 @@ static int tangox_dma_probe(struct platform_device *pdev)
 	if (tangox_dma_has_dir(td, DMA_DEV_TO_MEM))
 		ddev->directions |= BIT(DMA_DEV_TO_MEM);
 	ddev->residue_granularity = DMA_RESIDUE_GRANULARITY_SEGMENT;
-	ddev->device_alloc_chan_resources = tangox_dma_alloc_chan_resources;
 	ddev->device_free_chan_resources = tangox_dma_free_chan_resources;
 	ddev->device_prep_slave_sg = tangox_dma_prep_slave_sg;
 	ddev->device_config = tangox_dma_config;
@@ -1604,6 +1312,9 @@ static int tangox_dma_probe(struct platform_device *pdev)
 	ddev->device_periph_done = tangox_dma_periph_done;
 	ddev->device_tx_status = tangox_dma_tx_status;
 	ddev->device_issue_pending = tangox_dma_issue_pending;
+#ifdef CONFIG_DEBUG_FS
+	ddev->dbg_summary_show = tangox_dma_summary_show;
+#endif
 
 	for (i = 0; i < td->nr_vchans; i++) {
 		struct tangox_dma_vchan *vchan = &td->vchans[i];
@@ -1625,11 +1336,9 @@ static int tangox_dma_probe(struct platform_device *pdev)
 	}
 
 	platform_set_drvdata(pdev, td);
-	tangox_dma_debugfs_init(td);
 
-	dev_info(dev, "%u memory channels, %u slave ports, teardown policy %s\n",
-		 td->nr_pchans, td->nr_vchans,
-		 tangox_dma_teardown_names[READ_ONCE(tangox_dma_teardown)]);
+	dev_info(dev, "%u memory channels, %u slave ports\n", td->nr_pchans,
+		 td->nr_vchans);
 
 	return 0;
 }
@@ -1639,13 +1348,12 @@ static void tangox_dma_remove(struct platform_device *pdev)
 	struct tangox_dma_dev *td = platform_get_drvdata(pdev);
 	unsigned int i;
 
-	debugfs_remove(td->debugfs);
 	of_dma_controller_free(pdev->dev.of_node);
 	dma_async_device_unregister(&td->ddev);
 
 	for (i = 0; i < td->nr_pchans; i++) {
 		devm_free_irq(td->dev, td->pchans[i].irq, &td->pchans[i]);
-		hrtimer_cancel(&td->pchans[i].timer);
+		timer_shutdown_sync(&td->pchans[i].watchdog);
 	}
 
 	for (i = 0; i < td->nr_vchans; i++)
@@ -1667,26 +1375,7 @@ static struct platform_driver tangox_dma_driver = {
 	},
 };
 
-static int __init tangox_dma_init(void)
-{
-	int ret;
-
-	tangox_dma_debugfs_root = debugfs_create_dir("tangox-dma", NULL);
-
-	ret = platform_driver_register(&tangox_dma_driver);
-	if (ret)
-		debugfs_remove(tangox_dma_debugfs_root);
-
-	return ret;
-}
-module_init(tangox_dma_init);
-
-static void __exit tangox_dma_exit(void)
-{
-	platform_driver_unregister(&tangox_dma_driver);
-	debugfs_remove(tangox_dma_debugfs_root);
-}
-module_exit(tangox_dma_exit);
+module_platform_driver(tangox_dma_driver);
 
 MODULE_AUTHOR("tangolab developers <tangolab@users.noreply.invalid>");
 MODULE_DESCRIPTION("Sigma Designs SMP8758 (tango4) switch box DMA driver");

@@ -37,9 +37,10 @@
  *
  * so OOB bytes 0-5 are the bad block marker at physical offset writesize,
  * where the factory marks bad blocks and where the core looks for them,
- * OOB bytes 6-9 are the metadata (the only free bytes: protected by the
- * ECC of packet 0, they can only be written together with the page data),
- * and the ECC bytes follow. OOB reads and writes (->read_oob(),
+ * OOB bytes 6-9 are the metadata, the only free bytes: protected by the ECC
+ * of packet 0, they can only be written together with the page data, and
+ * an OOB-only write that is not raw may only change the bad block marker.
+ * The ECC bytes follow. OOB reads and writes (->read_oob(),
  * ->write_oob()) are raw accesses to those OOB bytes only.
  *
  * One ECC page access follows the controller's flow: abort a command
@@ -47,39 +48,22 @@
  * prepare the DMA transfer, write the chip's configuration (TIMING1,
  * TIMING2, XFER_CFG, PKT_0_CFG, PKT_N_CFG, BB_CFG), hand the NAND bus to
  * the NFC (PAD_MODE), write the metadata (programs), the page address and
- * FLASH_CMD, check that the command was not refused, submit and issue the
- * DMA transfer, wait for the DMA completion and for STATUS.CMD_READY (in
- * the order below), hand the bus back to PBUS. The NFC and the switch box
- * are flow controlled: a read sends the page out only as its sbox route
- * takes it and a program takes its data only once the command waits for
- * it, so the order of FLASH_CMD and of the DMA provider setting up its
- * route does not matter.
+ * FLASH_CMD, check that the controller took the command (it is busy and
+ * did not refuse it), submit and issue the DMA transfer, wait for the end
+ * of the command and of the DMA transfer, hand the bus back to PBUS. The
+ * NFC and the switch box are flow controlled: a read sends the page out
+ * only as its sbox route takes it and a program takes its data only once
+ * the command waits for it, so when the DMA provider sets its route up
+ * does not matter.
  *
- * A page program moves the data of the page through the DMA channel into
- * the sbox and from there into the NFC. The DMA controller's interrupt only
- * tells that the data has left memory: some of it may still be on its way
- * to the NFC. If the DMA provider supports DMA_PREP_PERIPH_DONE, the driver
- * waits for the NFC to report the end of the program (STATUS.CMD_READY)
- * before it calls dmaengine_periph_done(), which allows the provider to
- * tear the sbox route down, and only then waits for the DMA completion.
- * Without it the driver can only wait for the DMA completion first and then
- * for the NFC: bytes still in flight when the provider tears the route
- * down are lost and the NFC never completes the page (reported as a
- * timeout waiting for CMD_READY, after at most 20 ms).
- *
- * The callback_wait module parameter (runtime writable, default off) makes
- * a program follow the suggestion of the 2016 thread for a client without
- * that hook: the driver does not use DMA_PREP_PERIPH_DONE, and its DMA
- * callback busy-waits (it may not sleep: it runs from the virt-dma tasklet,
- * or from the provider's interrupt handler) for CMD_READY, for at most
- * 5 ms, before it signals the completion. It is meant to be set together
- * with the tangox-dma tear-down policies "callback" (where the route is
- * already gone when the callback runs, so the wait cannot help) and
- * "irq-callback" (where the provider calls the callback from its interrupt
- * handler before the tear-down). With it off, nothing in this driver
- * busy-waits in atomic context, whatever the provider's policy. The time
- * spent busy-waiting in atomic context is counted (atomic_wait_ns,
- * atomic_waits).
+ * The DMA controller's interrupt only tells that the data has left memory
+ * (programs) or arrived there (reads): some of a program's data may still
+ * be on its way to the NFC. Every page transfer is therefore prepared with
+ * DMA_PREP_PERIPH_DONE, which the DMA provider must support: the driver
+ * waits for the NFC to report the end of the command (STATUS.CMD_READY),
+ * then calls dmaengine_periph_done(), which allows the provider to tear its
+ * route down, and only then waits for the DMA completion, for both
+ * directions.
  *
  * Recovery: when a page access fails (a timeout, a DMA error, a command
  * the NFC refused or aborted), the driver aborts the NFC command
@@ -89,14 +73,11 @@
  * reaches the next page), waits for the chip to finish a program it had
  * already started, and returns an error for that page only. A controller
  * found busy when a page access starts is aborted the same way first.
- * debugfs tango_nand/<device>/ counts pages, timeouts, aborts, refused
- * commands, DMA errors and the busy-waits in atomic context.
  */
 
 #include <linux/bitfield.h>
 #include <linux/bits.h>
 #include <linux/clk.h>
-#include <linux/debugfs.h>
 #include <linux/delay.h>
 #include <linux/dma-mapping.h>
 #include <linux/dmaengine.h>
@@ -176,24 +157,17 @@
 #define TANGO_OOB_META			(TANGO_OOB_BBM + TANGO_BBM_SIZE)
 #define TANGO_OOB_ECC			(TANGO_OOB_META + TANGO_META_SIZE)
 
-/* ECC defaults */
 #define TANGO_ECC_STEP			1024
-#define TANGO_ECC_DEFAULT_STRENGTH	14
 #define TANGO_BCH_M			15
-
-/* NFC clock assumed when the device tree gives none */
-#define TANGO_DEFAULT_CLK_RATE		200000000UL
 
 #define TANGO_DMA_TIMEOUT_MS		1000
 /*
- * A program's data is in the NFC at most one sbox latency after the DMA
- * interrupt, then the chip programs it (tPROG): 20 ms is ample at the
- * largest latencies the experiment uses (1 ms), and is what a lost page
- * costs.
+ * The first wait of a page access, CMD_READY, covers the whole page: tR or
+ * tPROG and its data through the sbox, a few milliseconds at most. 100 ms
+ * leaves room for a loaded host under emulation, and is what a page lost
+ * on its way costs.
  */
-#define TANGO_READY_TIMEOUT_US		(20 * USEC_PER_MSEC)
-/* The busy-wait of the DMA callback with callback_wait (atomic context) */
-#define TANGO_CALLBACK_WAIT_US		(5 * USEC_PER_MSEC)
+#define TANGO_READY_TIMEOUT_US		(100 * USEC_PER_MSEC)
 #define TANGO_POLL_US			10
 /* CMD_READY is back right after an abort: a short busy poll */
 #define TANGO_ABORT_TIMEOUT_US		100
@@ -238,36 +212,11 @@ struct tango_nfc {
 	void __iomem *pbus_base;
 	unsigned long clk_rate;
 	struct dma_chan *chan;
-	bool periph_done;
-	/* The DMA callback of the transfer in progress waits for CMD_READY */
-	bool callback_waits;
 	struct completion dma_done;
-	enum dmaengine_tx_result dma_result;
+	struct dmaengine_result dma_result;
 	struct list_head chips;
 	unsigned long assigned_cs;
-	struct dentry *debugfs;
-
-	atomic_t pages_read;
-	atomic_t pages_programmed;
-	atomic_t timeouts;
-	atomic_t timeouts_dma;
-	atomic_t timeouts_cmd_ready;
-	atomic_t timeouts_iordy;
-	atomic_t dma_errors;
-	atomic_t refused;
-	atomic_t aborts;
-	atomic_t abort_failures;
-	atomic_t busy_aborts;
-	atomic64_t atomic_wait_ns;
-	atomic_t atomic_waits;
 };
-
-static struct dentry *tango_debugfs_root;
-
-static bool callback_wait;
-module_param(callback_wait, bool, 0644);
-MODULE_PARM_DESC(callback_wait,
-		 "Programs: the DMA callback busy-waits for the NFC, no DMA_PREP_PERIPH_DONE (for the tangox-dma callback and irq-callback policies; default off)");
 
 static inline struct tango_chip *to_tango_chip(struct nand_chip *chip)
 {
@@ -315,11 +264,8 @@ static int tango_wait_iordy(struct tango_nfc *nfc, unsigned int timeout_ms)
 	ret = readl_poll_timeout(nfc->pbus_base + PBUS_CS_CTRL, val,
 				 val & PBUS_CS_CTRL_IORDY, TANGO_POLL_US,
 				 timeout_ms * USEC_PER_MSEC);
-	if (ret) {
-		atomic_inc(&nfc->timeouts);
-		atomic_inc(&nfc->timeouts_iordy);
+	if (ret)
 		dev_err(nfc->dev, "tango_nand: timeout waiting for IORDY\n");
-	}
 
 	return ret;
 }
@@ -593,73 +539,61 @@ static int tango_write_oob(struct nand_chip *chip, int page)
 }
 
 /*
+ * An OOB-only write that is not raw cannot update the ECC of packet 0,
+ * which covers the metadata: it may only write the bad block marker.
+ * The free bytes are written together with the page data.
+ */
+static int tango_write_oob_ecc(struct nand_chip *chip, int page)
+{
+	struct mtd_info *mtd = nand_to_mtd(chip);
+
+	if (memchr_inv(chip->oob_poi + TANGO_BBM_SIZE, 0xff,
+		       mtd->oobsize - TANGO_BBM_SIZE))
+		return -EOPNOTSUPP;
+
+	return tango_write_oob(chip, page);
+}
+
+/*
  * ECC page access: NFC + DMA
  */
 
-/*
- * Runs from the DMA provider's tasklet, or from its interrupt handler
- * (tangox-dma irq-callback policy): atomic context, no sleeping.
- */
+/* The DMA provider's completion: atomic context */
 static void tango_dma_callback(void *arg, const struct dmaengine_result *result)
 {
 	struct tango_nfc *nfc = arg;
-	ktime_t start, now;
 
-	if (READ_ONCE(nfc->callback_waits)) {
-		/*
-		 * Wait for the NFC to have taken the whole page, as the
-		 * thread suggests; the process side checks CMD_READY again,
-		 * and recovers, if it did not come. The bound is on the
-		 * clock: a poll loop counting its delays would not count the
-		 * time the register reads take.
-		 */
-		start = ktime_get();
-		for (;;) {
-			if (readl(nfc->reg_base + NFC_STATUS) &
-			    NFC_STATUS_CMD_READY)
-				break;
-			now = ktime_get();
-			if (ktime_us_delta(now, start) >= TANGO_CALLBACK_WAIT_US)
-				break;
-			udelay(1);
-		}
-		atomic64_add(ktime_to_ns(ktime_sub(ktime_get(), start)),
-			     &nfc->atomic_wait_ns);
-		atomic_inc(&nfc->atomic_waits);
-	}
-
-	WRITE_ONCE(nfc->dma_result, result->result);
+	nfc->dma_result = *result;
 	complete(&nfc->dma_done);
 }
 
 static int tango_wait_dma(struct tango_nfc *nfc, const char *what, int page)
 {
-	enum dmaengine_tx_result result;
 	unsigned long left;
+	int ret;
 
 	trace_tango_nand_wait_begin(page, TANGO_NAND_WAIT_DMA, 0);
 	left = wait_for_completion_timeout(&nfc->dma_done,
 					   msecs_to_jiffies(TANGO_DMA_TIMEOUT_MS));
-	result = READ_ONCE(nfc->dma_result);
-	trace_tango_nand_wait_end(page, TANGO_NAND_WAIT_DMA,
-				  !left ? -ETIMEDOUT :
-				  result == DMA_TRANS_NOERROR ? 0 : -EIO);
-	if (!left) {
-		atomic_inc(&nfc->timeouts);
-		atomic_inc(&nfc->timeouts_dma);
+	/* The completion orders the callback's writes before these reads */
+	if (!left)
+		ret = -ETIMEDOUT;
+	else if (nfc->dma_result.result != DMA_TRANS_NOERROR ||
+		 nfc->dma_result.residue)
+		ret = -EIO;
+	else
+		ret = 0;
+	trace_tango_nand_wait_end(page, TANGO_NAND_WAIT_DMA, ret);
+
+	if (ret == -ETIMEDOUT)
 		dev_err(nfc->dev, "tango_nand: %s page %d: timeout waiting for DMA completion\n",
 			what, page);
-		return -ETIMEDOUT;
-	}
+	else if (ret)
+		dev_err(nfc->dev, "tango_nand: %s page %d: DMA transfer failed (result %d, %u bytes not moved)\n",
+			what, page, nfc->dma_result.result,
+			nfc->dma_result.residue);
 
-	if (result == DMA_TRANS_NOERROR)
-		return 0;
-
-	atomic_inc(&nfc->dma_errors);
-	dev_err(nfc->dev, "tango_nand: %s page %d: DMA transfer failed (%d)\n",
-		what, page, result);
-
-	return -EIO;
+	return ret;
 }
 
 static int tango_wait_cmd_ready(struct tango_nfc *nfc, const char *what,
@@ -676,8 +610,6 @@ static int tango_wait_cmd_ready(struct tango_nfc *nfc, const char *what,
 				  ret ? ret :
 				  val & NFC_STATUS_CMD_ABORTED ? -EIO : 0);
 	if (ret) {
-		atomic_inc(&nfc->timeouts);
-		atomic_inc(&nfc->timeouts_cmd_ready);
 		dev_err(nfc->dev, "tango_nand: %s page %d: timeout waiting for CMD_READY (status %#x)\n",
 			what, page, val);
 		return -ETIMEDOUT;
@@ -706,7 +638,6 @@ static int tango_nfc_abort(struct tango_nfc *nfc, const char *what, int page)
 	int ret;
 
 	before = readl(nfc->reg_base + NFC_STATUS);
-	atomic_inc(&nfc->aborts);
 	writel(NFC_FLASH_CMD_ABORT, nfc->reg_base + NFC_FLASH_CMD);
 	trace_tango_nand_cmd(page, NFC_FLASH_CMD_ABORT);
 
@@ -714,7 +645,6 @@ static int tango_nfc_abort(struct tango_nfc *nfc, const char *what, int page)
 					val & NFC_STATUS_CMD_READY, 1,
 					TANGO_ABORT_TIMEOUT_US);
 	if (ret) {
-		atomic_inc(&nfc->abort_failures);
 		dev_err(nfc->dev, "tango_nand: %s page %d: controller did not abort its command (status %#x)\n",
 			what, page, val);
 		return ret;
@@ -738,6 +668,30 @@ static void tango_nfc_configure(struct tango_nfc *nfc, struct tango_chip *tc)
 }
 
 /*
+ * Waits for the end of a page access: the NFC first, since only the client
+ * knows when its peripheral has all the data, then the DMA transfer, which
+ * the provider completes once told.
+ */
+static int tango_wait_xfer(struct tango_nfc *nfc, dma_cookie_t cookie,
+			   const char *what, int page)
+{
+	int ret;
+
+	ret = tango_wait_cmd_ready(nfc, what, page);
+	if (ret)
+		return ret;
+
+	ret = dmaengine_periph_done(nfc->chan, cookie);
+	if (ret) {
+		dev_err(nfc->dev, "tango_nand: %s page %d: DMA provider refused completion: %d\n",
+			what, page, ret);
+		return ret;
+	}
+
+	return tango_wait_dma(nfc, what, page);
+}
+
+/*
  * Reads (@program false) or programs one page through the NFC. The data of
  * the page (writesize bytes, without the metadata) goes through the DMA
  * channel.
@@ -751,9 +705,6 @@ static int tango_nfc_xfer(struct nand_chip *chip, int page, void *buf,
 	struct device *dma_dev = dmaengine_get_dma_device(nfc->chan);
 	enum dma_data_direction dir = program ? DMA_TO_DEVICE : DMA_FROM_DEVICE;
 	const char *what = program ? "program" : "read";
-	bool cb_wait = program && READ_ONCE(callback_wait);
-	bool periph_done = program && nfc->periph_done && !cb_wait;
-	unsigned long flags = DMA_PREP_INTERRUPT;
 	struct dma_async_tx_descriptor *desc;
 	dma_cookie_t cookie;
 	dma_addr_t addr;
@@ -767,7 +718,6 @@ static int tango_nfc_xfer(struct nand_chip *chip, int page, void *buf,
 	 */
 	status = readl(nfc->reg_base + NFC_STATUS);
 	if (!(status & NFC_STATUS_CMD_READY)) {
-		atomic_inc(&nfc->busy_aborts);
 		dev_warn(nfc->dev, "tango_nand: %s page %d: controller busy with an earlier command (status %#x), aborting it\n",
 			 what, page, status);
 		ret = tango_nfc_abort(nfc, what, page);
@@ -779,13 +729,11 @@ static int tango_nfc_xfer(struct nand_chip *chip, int page, void *buf,
 	if (dma_mapping_error(dma_dev, addr))
 		return -ENOMEM;
 
-	if (periph_done)
-		flags |= DMA_PREP_PERIPH_DONE;
-
 	desc = dmaengine_prep_slave_single(nfc->chan, addr, mtd->writesize,
 					   program ? DMA_MEM_TO_DEV :
 						     DMA_DEV_TO_MEM,
-					   flags);
+					   DMA_PREP_INTERRUPT |
+					   DMA_PREP_PERIPH_DONE);
 	if (!desc) {
 		dev_err(nfc->dev, "tango_nand: %s page %d: cannot prepare DMA transfer\n",
 			what, page);
@@ -795,8 +743,6 @@ static int tango_nfc_xfer(struct nand_chip *chip, int page, void *buf,
 
 	desc->callback_result = tango_dma_callback;
 	desc->callback_param = nfc;
-	WRITE_ONCE(nfc->callback_waits, cb_wait);
-	WRITE_ONCE(nfc->dma_result, DMA_TRANS_NOERROR);
 	reinit_completion(&nfc->dma_done);
 
 	tango_nfc_configure(nfc, tc);
@@ -811,14 +757,18 @@ static int tango_nfc_xfer(struct nand_chip *chip, int page, void *buf,
 				   NFC_FLASH_CMD_READ);
 
 	/*
-	 * A refused command moves no data: the DMA transfer, prepared but
-	 * not submitted, is dropped by the termination below.
+	 * CMD_READY only tells the end of the command if the command started:
+	 * the controller is busy with it now, it cannot end before its data
+	 * moves. A refused command moves no data: the DMA transfer, prepared
+	 * but not submitted, is dropped by the termination below.
 	 */
 	status = readl(nfc->reg_base + NFC_STATUS);
-	if (status & NFC_STATUS_CMD_REFUSED) {
-		atomic_inc(&nfc->refused);
-		dev_err(nfc->dev, "tango_nand: %s page %d: controller refused the command (status %#x)\n",
-			what, page, status);
+	if (status & (NFC_STATUS_CMD_REFUSED | NFC_STATUS_CMD_READY)) {
+		dev_err(nfc->dev, "tango_nand: %s page %d: controller %s the command (status %#x)\n",
+			what, page,
+			status & NFC_STATUS_CMD_REFUSED ? "refused" :
+							  "did not start",
+			status);
 		dmaengine_terminate_sync(nfc->chan);
 		ret = -EIO;
 		goto raw;
@@ -837,30 +787,9 @@ static int tango_nfc_xfer(struct nand_chip *chip, int page, void *buf,
 	}
 	dma_async_issue_pending(nfc->chan);
 
-	if (periph_done) {
-		/*
-		 * The NFC has consumed all the data once it is ready again:
-		 * only then may the DMA provider tear its route down.
-		 */
-		ret = tango_wait_cmd_ready(nfc, what, page);
-		if (!ret) {
-			ret = dmaengine_periph_done(nfc->chan, cookie);
-			if (ret)
-				dev_err(nfc->dev, "tango_nand: %s page %d: DMA provider refused completion: %d\n",
-					what, page, ret);
-		}
-		if (!ret)
-			ret = tango_wait_dma(nfc, what, page);
-	} else {
-		ret = tango_wait_dma(nfc, what, page);
-		if (!ret)
-			ret = tango_wait_cmd_ready(nfc, what, page);
-	}
-
-	if (!ret) {
-		atomic_inc(program ? &nfc->pages_programmed : &nfc->pages_read);
+	ret = tango_wait_xfer(nfc, cookie, what, page);
+	if (!ret)
 		goto raw;
-	}
 
 abort:
 	/*
@@ -928,10 +857,15 @@ static int tango_read_page(struct nand_chip *chip, u8 *buf, int oob_required,
 
 	/*
 	 * An erased page with bitflips does not decode. Check such pages on
-	 * the raw data, as erased chunks with few enough bitflips.
+	 * the raw data, as erased chunks with few enough bitflips. A page
+	 * that decoded only needs its OOB bytes read.
 	 */
-	if (pkt0_failed || pktn_failed || oob_required) {
+	if (pkt0_failed || pktn_failed) {
 		ret = tango_read_view(chip, page);
+		if (ret)
+			return ret;
+	} else if (oob_required) {
+		ret = tango_read_oob(chip, page);
 		if (ret)
 			return ret;
 	}
@@ -991,7 +925,8 @@ static int tango_read_page(struct nand_chip *chip, u8 *buf, int oob_required,
 	}
 
 	if (oob_required) {
-		memcpy(chip->oob_poi, oob, mtd->oobsize);
+		if (pkt0_failed || pktn_failed)
+			memcpy(chip->oob_poi, oob, mtd->oobsize);
 		/* Decoded metadata, else what the raw page holds */
 		if (!pkt0_failed)
 			put_unaligned_le32(metadata,
@@ -1170,13 +1105,11 @@ static int tango_attach_chip(struct nand_chip *chip)
 		return -EINVAL;
 	}
 
-	if (!ecc->size)
-		ecc->size = TANGO_ECC_STEP;
-	if (!ecc->strength &&
-	    !(chip->base.ecc.user_conf.flags & NAND_ECC_MAXIMIZE_STRENGTH))
-		ecc->strength = TANGO_ECC_DEFAULT_STRENGTH;
-
-	/* The OOB keeps the bad block marker and the metadata */
+	/*
+	 * The device tree's nand-ecc-strength and nand-ecc-step-size if given,
+	 * else the chip's requirements. The OOB keeps the bad block marker and
+	 * the metadata.
+	 */
 	ret = nand_ecc_choose_conf(chip, &tango_ecc_caps,
 				   mtd->oobsize - TANGO_OOB_ECC);
 	if (ret) {
@@ -1200,7 +1133,8 @@ static int tango_attach_chip(struct nand_chip *chip)
 	ecc->read_page_raw = tango_read_page_raw;
 	ecc->write_page_raw = tango_write_page_raw;
 	ecc->read_oob = tango_read_oob;
-	ecc->write_oob = tango_write_oob;
+	ecc->write_oob = tango_write_oob_ecc;
+	ecc->write_oob_raw = tango_write_oob;
 	mtd_set_ooblayout(mtd, &tango_ooblayout_ops);
 
 	/* A flash BBT cannot keep its marker in the OOB: the NFC skips it */
@@ -1364,43 +1298,6 @@ static int tango_chips_init(struct tango_nfc *nfc)
 	return 0;
 }
 
-static int tango_atomic64_get(void *data, u64 *val)
-{
-	*val = atomic64_read(data);
-
-	return 0;
-}
-DEFINE_DEBUGFS_ATTRIBUTE(tango_atomic64_fops, tango_atomic64_get, NULL,
-			 "%llu\n");
-
-static void tango_debugfs_init(struct tango_nfc *nfc)
-{
-	struct dentry *dir;
-
-	dir = debugfs_create_dir(dev_name(nfc->dev), tango_debugfs_root);
-	nfc->debugfs = dir;
-
-	debugfs_create_atomic_t("pages_read", 0444, dir, &nfc->pages_read);
-	debugfs_create_atomic_t("pages_programmed", 0444, dir,
-				&nfc->pages_programmed);
-	debugfs_create_atomic_t("timeouts", 0444, dir, &nfc->timeouts);
-	debugfs_create_atomic_t("timeouts_dma", 0444, dir, &nfc->timeouts_dma);
-	debugfs_create_atomic_t("timeouts_cmd_ready", 0444, dir,
-				&nfc->timeouts_cmd_ready);
-	debugfs_create_atomic_t("timeouts_iordy", 0444, dir,
-				&nfc->timeouts_iordy);
-	debugfs_create_atomic_t("dma_errors", 0444, dir, &nfc->dma_errors);
-	debugfs_create_atomic_t("refused", 0444, dir, &nfc->refused);
-	debugfs_create_atomic_t("aborts", 0444, dir, &nfc->aborts);
-	debugfs_create_atomic_t("abort_failures", 0444, dir,
-				&nfc->abort_failures);
-	debugfs_create_atomic_t("busy_aborts", 0444, dir, &nfc->busy_aborts);
-	debugfs_create_file_unsafe("atomic_wait_ns", 0444, dir,
-				   &nfc->atomic_wait_ns, &tango_atomic64_fops);
-	debugfs_create_atomic_t("atomic_waits", 0444, dir, &nfc->atomic_waits);
-	debugfs_create_bool("periph_done", 0444, dir, &nfc->periph_done);
-}
-
 static int tango_nand_probe(struct platform_device *pdev)
 {
 	struct device *dev = &pdev->dev;
@@ -1431,11 +1328,11 @@ static int tango_nand_probe(struct platform_device *pdev)
 	if (IS_ERR(nfc->pbus_base))
 		return PTR_ERR(nfc->pbus_base);
 
-	clk = devm_clk_get_optional_enabled(dev, NULL);
+	clk = devm_clk_get_enabled(dev, NULL);
 	if (IS_ERR(clk))
 		return dev_err_probe(dev, PTR_ERR(clk), "cannot get clock\n");
 
-	nfc->clk_rate = clk ? clk_get_rate(clk) : TANGO_DEFAULT_CLK_RATE;
+	nfc->clk_rate = clk_get_rate(clk);
 	if (!nfc->clk_rate)
 		return dev_err_probe(dev, -EINVAL, "clock rate unknown\n");
 
@@ -1444,13 +1341,19 @@ static int tango_nand_probe(struct platform_device *pdev)
 		return dev_err_probe(dev, PTR_ERR(nfc->chan),
 				     "cannot get DMA channel\n");
 
-	if (!dma_get_slave_caps(nfc->chan, &caps))
-		nfc->periph_done = caps.periph_done;
-
-	dev_info(dev, "DMA channel %s, %s\n", dma_chan_name(nfc->chan),
-		 nfc->periph_done ?
-		 "programs complete on DMA and NFC completion" :
-		 "no DMA_PREP_PERIPH_DONE: program data may be lost in flight");
+	/*
+	 * Without DMA_PREP_PERIPH_DONE the provider may end a program's
+	 * transfer while its data is still on its way to the NFC.
+	 */
+	ret = dma_get_slave_caps(nfc->chan, &caps);
+	if (!ret && !caps.periph_done)
+		ret = -EOPNOTSUPP;
+	if (ret) {
+		dma_release_channel(nfc->chan);
+		return dev_err_probe(dev, ret,
+				     "DMA channel %s cannot report its peripheral done\n",
+				     dma_chan_name(nfc->chan));
+	}
 
 	writel(PBUS_PAD_MODE_RAW, nfc->pbus_base + PBUS_PAD_MODE);
 	platform_set_drvdata(pdev, nfc);
@@ -1462,8 +1365,6 @@ static int tango_nand_probe(struct platform_device *pdev)
 		return ret;
 	}
 
-	tango_debugfs_init(nfc);
-
 	return 0;
 }
 
@@ -1471,7 +1372,6 @@ static void tango_nand_remove(struct platform_device *pdev)
 {
 	struct tango_nfc *nfc = platform_get_drvdata(pdev);
 
-	debugfs_remove_recursive(nfc->debugfs);
 	tango_chips_cleanup(nfc);
 	dma_release_channel(nfc->chan);
 }
@@ -1491,26 +1391,7 @@ static struct platform_driver tango_nand_driver = {
 	},
 };
 
-static int __init tango_nand_init(void)
-{
-	int ret;
-
-	tango_debugfs_root = debugfs_create_dir("tango_nand", NULL);
-
-	ret = platform_driver_register(&tango_nand_driver);
-	if (ret)
-		debugfs_remove(tango_debugfs_root);
-
-	return ret;
-}
-module_init(tango_nand_init);
-
-static void __exit tango_nand_exit(void)
-{
-	platform_driver_unregister(&tango_nand_driver);
-	debugfs_remove(tango_debugfs_root);
-}
-module_exit(tango_nand_exit);
+module_platform_driver(tango_nand_driver);
 
 MODULE_AUTHOR("tangolab developers <tangolab@users.noreply.invalid>");
 MODULE_DESCRIPTION("Sigma Designs tango4 NAND flash controller driver");
