@@ -28,6 +28,7 @@
 #include "hw/dma/tango4_sbox.h"
 #include "migration/vmstate.h"
 #include "qapi/qapi-events-tango4.h"
+#include "system/cpus.h"
 #include "system/runstate.h"
 #include "trace.h"
 
@@ -448,6 +449,11 @@ static void sbox_pause(Tango4SboxState *s, unsigned src, unsigned dst,
                                      qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL));
     qemu_system_vmstop_request_prepare();
     qemu_system_vmstop_request(RUN_STATE_PAUSED);
+    /*
+     * A vCPU's route write: that vCPU runs no further instruction before
+     * the main loop pauses the VM (as vm_stop() from a vCPU thread does).
+     */
+    cpu_stop_current();
 }
 
 /*
