@@ -234,7 +234,7 @@ class Machine:
         a = self.artifacts
         argv = [
             str(self.qemu_binary),
-            "-M", "tango4",
+            "-M", "tango4,sbox-loopback=on",  # the test dtb describes it
             "-m", str(self.memory),
             "-smp", str(self.smp),
             "-kernel", str(a.kernel),

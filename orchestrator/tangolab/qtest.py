@@ -2,7 +2,8 @@
 # Copyright (c) 2026 tangolab developers
 """A client for QEMU's qtest protocol, to test device models without a guest.
 
-`QTestMachine` starts ``qemu-system-arm -M tango4 -accel qtest`` with the qtest
+`QTestMachine` starts ``qemu-system-arm -M tango4,sbox-loopback=on -accel qtest``
+(the loopback test device is opt-in) with the qtest
 stream on a Unix socket that this module listens on (QEMU connects to it, as
 with QEMU's own libqtest), and QMP on a second Unix socket that QEMU listens
 on. The virtual clock only moves when the test says so (`clock_step`,
@@ -116,7 +117,7 @@ class QTestMachine:
         self,
         args: Sequence[str] = (),
         *,
-        machine: str = "tango4",
+        machine: str = "tango4,sbox-loopback=on",
         qemu: Path | str | None = None,
         timeout: float = 30.0,
         guest_errors: bool = True,

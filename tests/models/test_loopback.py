@@ -53,6 +53,17 @@ def send(dma: Tango4Dma, payload: bytes) -> None:
     dma.single(TX_CH, SRC, len(payload))
 
 
+@pytest.mark.parametrize(
+    ("machine", "present"), [("tango4", False), ("tango4,sbox-loopback=on", True)]
+)
+def test_the_loopback_is_opt_in(qemu_path: Path, machine: str, present: bool) -> None:
+    """A test device, not a block of the SoC: the plain machine has none."""
+    with QTestMachine(["-m", "64"], machine=machine, qemu=qemu_path) as m:
+        children = {p["name"] for p in m.qmp("qom-list", path="/machine")}
+        assert ("loopback" in children) == present
+        assert m.qom_get("/machine", "sbox-loopback") is present
+
+
 def test_defaults(tango4: QTestMachine) -> None:
     assert tango4.qom_get(LOOPBACK, "port") == LOOP_PORT
     assert loop(tango4, "bytes") == 0

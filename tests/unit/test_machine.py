@@ -150,7 +150,7 @@ def test_command_line_reflects_options(fake_build: Path, tmp_path: Path) -> None
     pairs = set(itertools.pairwise(argv))
     assert argv[0] == str(fake_build / "qemu" / "qemu-system-arm")
     for pair in [
-        ("-M", "tango4"),
+        ("-M", "tango4,sbox-loopback=on"),
         ("-m", "256"),
         ("-smp", "1"),
         ("-icount", "shift=4,sleep=off"),

@@ -4,8 +4,8 @@
  *
  * The tango4 SoC (hw/arm/tango4-soc.c) with its DRAM, up to four ONFI
  * NAND chips on the NAND flash controller (chip select 0 always, RAM
- * backed without -drive if=mtd), a direct kernel boot and, unless
- * "sbox-loopback=off", the sbox loopback test device on port 4. See
+ * backed without -drive if=mtd), a direct kernel boot and, with
+ * "sbox-loopback=on", the sbox loopback test device on port 4. See
  * docs/system/arm/tango4.rst for the memory map.
  *
  * The SoC's devices keep their QOM paths of the machine before the SoC:
@@ -159,7 +159,8 @@ static void tango4_set_loopback(Object *obj, bool value, Error **errp)
 
 static void tango4_machine_instance_init(Object *obj)
 {
-    TANGO4_MACHINE(obj)->loopback = true;
+    /* a test device, not a block of the SoC: only on request */
+    TANGO4_MACHINE(obj)->loopback = false;
 }
 
 static void tango4_machine_class_init(ObjectClass *oc, void *data)
@@ -188,7 +189,7 @@ static void tango4_machine_class_init(ObjectClass *oc, void *data)
                                    tango4_set_loopback);
     object_class_property_set_description(oc, "sbox-loopback",
         "The sbox loopback test device on port 4, /machine/loopback "
-        "(default on)");
+        "(a test device; default off)");
 }
 
 static const TypeInfo tango4_machine_type = {

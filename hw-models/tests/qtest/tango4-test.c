@@ -29,7 +29,7 @@
 
 static QTestState *tango4_init(void)
 {
-    return qtest_init("-M tango4 -m 64");
+    return qtest_init("-M tango4,sbox-loopback=on -m 64");
 }
 
 /* ROUTE holds a source nibble per destination; 0 leaves a route as is */
