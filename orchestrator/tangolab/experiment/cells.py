@@ -30,7 +30,7 @@ from tangolab.nand.pattern import PatternExpectation
 from .stats import loss_rate
 
 #: the thread's options, as DMA tear-down policies of the guest's test layer
-#: (local kernel patches 0011-0012: debugfs controls, not upstream)
+#: (local kernel patches 0012-0013: debugfs controls, not upstream)
 POLICIES = ("irq", "delay", "static", "callback", "irq-callback", "client")
 JITTERS = ("none", "uniform", "exponential")
 DMA_DEBUGFS = "/sys/kernel/debug/dmaengine/40000.dma-controller"

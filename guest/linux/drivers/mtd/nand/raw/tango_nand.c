@@ -1255,13 +1255,6 @@ static int tango_chip_init(struct tango_nfc *nfc, struct device_node *np)
 	if (!mtd->name)
 		return -ENOMEM;
 
-	/*
-	 * The core works out the operations the controller supports for
-	 * every chip it scans and complains if it finds them already known:
-	 * they are the same for all chip selects.
-	 */
-	memset(&nfc->hw.supported_op, 0, sizeof(nfc->hw.supported_op));
-
 	ret = nand_scan(chip, 1);
 	if (ret)
 		return dev_err_probe(dev, ret, "%pOF: cannot scan chip\n", np);
