@@ -119,3 +119,27 @@ def test_a_missing_python_module_is_one_clear_line(monkeypatch: pytest.MonkeyPat
     )
     with pytest.raises(BuildError, match=r"^patches check needs the Python module git: install"):
         check.require_tools()
+
+
+def test_git_am_gets_an_absolute_patch_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--out build/patches` is relative to where the user ran the command,
+    but git am runs in the kernel tree (found by the CI dry run)."""
+    monkeypatch.chdir(tmp_path)
+    patch = Path("out") / "0001-x.patch"
+    patch.parent.mkdir()
+    patch.write_text("Subject: [PATCH] x\n\n---\n")
+    calls: list[list[str]] = []
+
+    class Fake:
+        def object_diagnostics(self, files: list[str]) -> dict[str, int]:
+            return {}
+
+        def run(self, argv: list[str], title: str) -> tuple[int, list[str]]:
+            calls.append(argv)
+            return 1, ["patch does not apply"]
+
+    res, applied = check.check_patch(Fake(), patch)  # type: ignore[arg-type]
+    assert not applied and res.status["apply"] == FAIL
+    assert Path(calls[0][-1]) == tmp_path / patch

@@ -18,7 +18,7 @@ def _export(args: argparse.Namespace, check: bool) -> tuple[Any, Path]:
 
     project = QEMU if getattr(args, "qemu", False) else LINUX
     default = "qemu-patches" if project is QEMU else "patches"
-    out = Path(args.out) if args.out else build_dir() / default
+    out = Path(args.out).absolute() if args.out else build_dir() / default
     check_out(out)
     ids = resolve_identities(repo_root(), args.author, args.signoff, args.maintainer)
     res = export(out, ids, check=check, project=project)

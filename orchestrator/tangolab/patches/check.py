@@ -236,7 +236,7 @@ def check_patch(ck: Checker, patch: Path) -> tuple[PatchResult, bool]:
     c_files = [p for p in paths if p.endswith(".c")]
     before = ck.object_diagnostics(c_files)
 
-    rc, lines = ck.run([*GIT_AM, str(patch)], "git am")
+    rc, lines = ck.run([*GIT_AM, str(patch.absolute())], "git am")  # runs in the tree
     if rc != 0:
         ck.run(["git", "am", "--abort"], "git am --abort")
         res.fail("apply", lines[-5:])
