@@ -866,7 +866,7 @@ static void sbox_realize(DeviceState *dev, Error **errp)
         s->fifo_depth % TANGO4_SBOX_BURST) {
         error_setg(errp, "tango4-sbox: fifo-depth must be a multiple of %u "
                    "from %u to %u bytes, not %" PRIu32, TANGO4_SBOX_BURST,
-                   TANGO4_SBOX_BURST, TANGO4_SBOX_MAX_FIFO_DEPTH,
+                   TANGO4_SBOX_BURST, (unsigned int)TANGO4_SBOX_MAX_FIFO_DEPTH,
                    s->fifo_depth);
         return;
     }
