@@ -91,7 +91,7 @@ def _cli(build: Path, *argv: str) -> subprocess.CompletedProcess[str]:
     [
         (["--ops", "0"], "must be at least 1"),
         (["--ops", "10k"], "not a whole number"),
-        (["--seed", "x"], "not a seed"),
+        (["--seed", "x"], "bad seed"),
         (["--timeout", "0"], "must be positive"),
         (["--asan", "/nonexistent/qemu"], "no QEMU binary at /nonexistent/qemu"),
         (["--ops", "10"], "no QEMU binary at"),

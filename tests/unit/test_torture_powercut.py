@@ -193,7 +193,7 @@ def _cli(build: Path, *argv: str) -> subprocess.CompletedProcess[str]:
     [
         (["--cuts", "0"], "must be at least 1"),
         (["--cuts", "many"], "not a whole number"),
-        (["--seed", "-1"], "seed must be >= 0"),
+        (["--seed", "-1"], "a seed is 0 .. 2^32-1"),
         (["--max-pages", "0"], "must be at least 1"),
         (["--cuts", "1"], "missing build artifact"),
     ],

@@ -43,7 +43,8 @@ from tangolab.experiment.report import fmt_latency
 from tangolab.nand.layout import Geometry
 from tangolab.paths import build_dir
 
-from .trace import _latency, _pages, _policies, _seed
+from .options import latency, seed
+from .trace import pages, policies
 
 DROP_EVENT = "TANGO4_SBOX_DROP"
 GDB = "gdb-multiarch"
@@ -194,10 +195,10 @@ def register(sub: Any) -> None:
     p = sub.add_parser(
         "debug", help="pause the guest when sbox bytes are lost; gdb backtraces of every CPU"
     )
-    p.add_argument("--policy", type=_policies, default=["irq"], help="tear-down policy (irq)")
-    p.add_argument("--latency", type=_latency, default=20_000, help="mean route latency (20us)")
-    p.add_argument("--pages", type=_pages, default=4, help="pages to write at most (4)")
-    p.add_argument("--seed", type=_seed, default=1, help="latency draws and page pattern (1)")
+    p.add_argument("--policy", type=policies, default=["irq"], help="tear-down policy (irq)")
+    p.add_argument("--latency", type=latency, default=20_000, help="mean route latency (20us)")
+    p.add_argument("--pages", type=pages, default=4, help="pages to write at most (4)")
+    p.add_argument("--seed", type=seed, default=1, help="latency draws and page pattern (1)")
     p.add_argument(
         "--timeout", type=float, default=300.0, help="seconds to wait for the loss (300)"
     )

@@ -12,73 +12,23 @@ from typing import Any
 
 from rich.console import Console
 
+from tangolab.commands.options import (
+    comma_list,
+    fraction,
+    latency_item,
+    one_of,
+    seed_item,
+    whole,
+)
 from tangolab.errors import ExperimentError, UsageError
 from tangolab.experiment import JITTERS, POLICIES, CellResult, CellSpec, run_cell, run_experiment
 from tangolab.experiment.cells import with_defaults
 from tangolab.experiment.report import fmt_latency, read_json
 from tangolab.paths import build_dir
-from tangolab.units import parse_duration
 
-MAX_LATENCY_NS = 1_000_000_000
-
-
-def _list(text: str, parse: Any, what: str) -> list[Any]:
-    items = [t.strip() for t in text.split(",") if t.strip()]
-    if not items:
-        raise argparse.ArgumentTypeError(f"empty list of {what}")
-    out = []
-    for t in items:
-        try:
-            out.append(parse(t))
-        except ValueError as e:
-            raise argparse.ArgumentTypeError(f"bad {what} {t!r}: {e}") from None
-    return out
-
-
-def _policies(text: str) -> list[str]:
-    def check(p: str) -> str:
-        if p not in POLICIES:
-            raise ValueError(f"choose from {', '.join(POLICIES)}")
-        return p
-
-    return _list(text, check, "policy")
-
-
-def _latencies(text: str) -> list[int]:
-    return _list(text, lambda t: parse_duration(t, maximum=MAX_LATENCY_NS), "latency")
-
-
-def _seeds(text: str) -> list[int]:
-    def seed(t: str) -> int:
-        v = int(t, 0)
-        if not 0 <= v < 2**32:
-            raise ValueError("a seed is 0 .. 2^32-1")
-        return v
-
-    return _list(text, seed, "seed")
-
-
-def _count(lo: int, hi: int) -> Any:
-    def parse(text: str) -> int:
-        try:
-            v = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-        if not lo <= v <= hi:
-            raise argparse.ArgumentTypeError(f"{v} is outside {lo}..{hi}")
-        return v
-
-    return parse
-
-
-def _fraction(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0 <= v <= 10:
-        raise argparse.ArgumentTypeError(f"{v} is outside 0..10")
-    return v
+_policies = comma_list(one_of(POLICIES), "policy")
+_latencies = comma_list(latency_item, "latency")
+_seeds = comma_list(seed_item, "seed")
 
 
 def _rerun(text: str) -> tuple[Path, int]:
@@ -239,7 +189,7 @@ def _add_options(
     )
     p.add_argument(
         "--pages",
-        type=_count(1, 4096),
+        type=whole(1, 4096),
         default=pages,
         help=f"pages written per cell, each one trial (default {pages})",
     )
@@ -251,32 +201,32 @@ def _add_options(
     )
     p.add_argument(
         "--jitter-frac",
-        type=_fraction,
+        type=fraction,
         default=0.5,
         help="jitter-ns as a fraction of the latency (default 0.5)",
     )
     p.add_argument(
         "--delay-us",
-        type=_count(0, 100000),
+        type=whole(0, 100000),
         default=10,
         help="teardown_delay_us of the delay policy (default 10, the reporter's)",
     )
     p.add_argument(
         "--fifo-depth",
-        type=_count(64, 65536),
+        type=whole(64, 65536),
         default=512,
         help="bytes in flight per sbox route at most (default 512)",
     )
     p.add_argument(
         "--icount",
-        type=_count(0, 10),
+        type=whole(0, 10),
         default=4,
         help="QEMU -icount shift: repeatable guest timing (default 4)",
     )
     p.add_argument("--no-icount", action="store_true", help="run in real time (not repeatable)")
     p.add_argument(
         "--jobs",
-        type=_count(1, 256),
+        type=whole(1, 256),
         default=None,
         help="cells run at once on this machine (default: the number of cores)",
     )

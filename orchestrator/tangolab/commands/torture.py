@@ -131,7 +131,7 @@ from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tangolab.commands.options import positive_float
+from tangolab.commands.options import comma_list, latency, positive_float, seed, whole
 from tangolab.errors import UsageError
 from tangolab.paths import build_dir
 
@@ -139,40 +139,8 @@ if TYPE_CHECKING:
     from tangolab.torture.fuzz import FuzzReport
 
 
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1: {text!r}")
-    return value
-
-
-def _seed(text: str) -> int:
-    try:
-        value = int(text, 0)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a seed (an integer): {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"seed must be >= 0: {text!r}")
-    return value
-
-
-def _latency(text: str) -> int:
-    from tangolab.units import parse_duration
-
-    try:
-        return parse_duration(text, maximum=1_000_000_000)
-    except ValueError as e:
-        raise argparse.ArgumentTypeError(str(e)) from None
-
-
-def _pages(text: str) -> int:
-    value = _count(text)
-    if value > 4096:
-        raise argparse.ArgumentTypeError(f"at most 4096 pages: {text!r}")
-    return value
+_count = whole(1)
+_pages = whole(1, 4096, "pages")
 
 
 def _kinds(text: str) -> tuple[str, ...]:
@@ -314,7 +282,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
         raise UsageError(f"policy {bad[0]!r}: choose from {', '.join(POLICIES)}")
     load_artifacts(_build(args)).check(*BOOT)
     plans = plan_runs(
-        args.count, args.seed, args.policies, args.per_run, args.latency_ns, args.pages
+        args.count, args.seed, tuple(args.policies), args.per_run, args.latency_ns, args.pages
     )
     print(
         f"{args.count} save/load cycles in {len(plans)} cell runs, seed {args.seed}, "
@@ -358,7 +326,7 @@ def register(sub: Any) -> None:
         "no traceback. Exit 0: nothing left by any run; 1: leftovers (listed).",
     )
     k.add_argument("--runs", type=_count, default=30, metavar="N", help="runs (30)")
-    k.add_argument("--seed", type=_seed, default=1, metavar="S", help="seed of the delays (1)")
+    k.add_argument("--seed", type=seed, default=1, metavar="S", help="seed of the delays (1)")
     k.add_argument(
         "--max-delay",
         type=positive_float,
@@ -394,7 +362,7 @@ def register(sub: Any) -> None:
         "Exit 0: no finding; 1: findings (or the replay reproduced one).",
     )
     f.add_argument("--ops", type=_count, default=100_000, metavar="N", help="operations (100000)")
-    f.add_argument("--seed", type=_seed, default=1, metavar="S", help="(1)")
+    f.add_argument("--seed", type=seed, default=1, metavar="S", help="(1)")
     f.add_argument(
         "--asan",
         metavar="QEMU_BINARY",
@@ -433,7 +401,7 @@ def register(sub: Any) -> None:
         "fsynced before the cut is intact. Exit 0: every cut survived; 1: some did not.",
     )
     pc.add_argument("--cuts", type=_count, default=100, metavar="N", help="power cuts (100)")
-    pc.add_argument("--seed", type=_seed, default=1, metavar="S", help="(1)")
+    pc.add_argument("--seed", type=seed, default=1, metavar="S", help="(1)")
     pc.add_argument(
         "--max-pages",
         type=_count,
@@ -453,21 +421,21 @@ def register(sub: Any) -> None:
         "interruption. Exit 0: no page lost under client, counters equal; 1 otherwise.",
     )
     mg.add_argument("--count", type=_count, default=30, metavar="N", help="save/loads (30)")
-    mg.add_argument("--seed", type=_seed, default=1, metavar="S", help="(1)")
+    mg.add_argument("--seed", type=seed, default=1, metavar="S", help="(1)")
     mg.add_argument(
         "--per-run", type=_count, default=3, metavar="K", help="save/loads per cell run (3)"
     )
     mg.add_argument(
         "--policies",
-        type=lambda t: tuple(p.strip() for p in t.split(",") if p.strip()),
-        default=("client",),
+        type=comma_list(str, "policy"),  # checked in cmd_migrate: POLICIES loads the machine
+        default=["client"],
         metavar="P[,P...]",
         help="tear-down policies of the cells, in turn (client)",
     )
     mg.add_argument(
         "--latency",
         dest="latency_ns",
-        type=_latency,
+        type=latency,
         default=20_000,
         metavar="T",
         help="mean route latency of the cells, e.g. 20us (20us)",

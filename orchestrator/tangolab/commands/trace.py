@@ -16,6 +16,7 @@ from typing import Any
 
 from rich.console import Console
 
+from tangolab.commands.options import comma_list, fraction, latency, one_of, seed, whole
 from tangolab.errors import UsageError
 from tangolab.experiment import POLICIES, CellSpec
 from tangolab.experiment.cells import with_defaults
@@ -23,56 +24,12 @@ from tangolab.experiment.report import fmt_latency
 from tangolab.trace.page import page_story
 from tangolab.trace.picture import draw_pages
 from tangolab.trace.record import TraceRun, record
-from tangolab.units import parse_duration
 
 MAX_PAGES = 64
 
 
-def _policies(text: str) -> list[str]:
-    out = [p.strip() for p in text.split(",") if p.strip()]
-    bad = [p for p in out if p not in POLICIES]
-    if not out or bad:
-        raise argparse.ArgumentTypeError(f"policies from {', '.join(POLICIES)}, comma-separated")
-    if len(set(out)) != len(out):
-        raise argparse.ArgumentTypeError("a policy is named twice")
-    return out
-
-
-def _latency(text: str) -> int:
-    try:
-        return parse_duration(text, maximum=1_000_000_000)
-    except (UsageError, ValueError) as e:
-        raise argparse.ArgumentTypeError(str(e)) from None
-
-
-def _pages(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 1 <= n <= MAX_PAGES:
-        raise argparse.ArgumentTypeError(f"1..{MAX_PAGES} pages (a trace is for looking at)")
-    return n
-
-
-def _seed(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0 <= n < 2**32:
-        raise argparse.ArgumentTypeError("seed 0 .. 2^32-1")
-    return n
-
-
-def _fraction(text: str) -> float:
-    try:
-        x = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0 <= x <= 10:
-        raise argparse.ArgumentTypeError("a fraction of the latency, 0 .. 10")
-    return x
+policies = comma_list(one_of(POLICIES), "policy", unique=True)
+pages = whole(1, MAX_PAGES, "pages (a trace is for looking at)")
 
 
 def _picture_page(runs: list[TraceRun], page: int | None) -> int:
@@ -136,19 +93,19 @@ def register(sub: Any) -> None:
     )
     p.add_argument(
         "--policy",
-        type=_policies,
+        type=policies,
         required=True,
         metavar="P[,P...]",
         help=f"tear-down policies, from {', '.join(POLICIES)}; several: one panel each",
     )
     p.add_argument(
-        "--latency", type=_latency, required=True, help="mean sbox route latency, e.g. 20us"
+        "--latency", type=latency, required=True, help="mean sbox route latency, e.g. 20us"
     )
-    p.add_argument("--pages", type=_pages, default=2, help=f"pages per cell, 1..{MAX_PAGES} (2)")
-    p.add_argument("--seed", type=_seed, default=1, help="latency draws and page pattern (1)")
+    p.add_argument("--pages", type=pages, default=2, help=f"pages per cell, 1..{MAX_PAGES} (2)")
+    p.add_argument("--seed", type=seed, default=1, help="latency draws and page pattern (1)")
     p.add_argument(
         "--jitter-frac",
-        type=_fraction,
+        type=fraction,
         default=0.5,
         help="exponential jitter as a fraction of the latency (0.5, as the experiment)",
     )
