@@ -31,10 +31,10 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from typing import Any, Protocol
 
 from tangolab import instances
+from tangolab.closing import Closing
 from tangolab.errors import QmpCommandError, TangolabError, UsageError
 from tangolab.paths import runs_dir
 from tangolab.qmp import QmpClient
@@ -158,7 +158,7 @@ def parse_bit_list(text: str) -> list[tuple[int, int]]:
     return pairs
 
 
-class Faults:
+class Faults(Closing):
     """Typed fault injection on one live instance (see the module documentation)."""
 
     def __init__(self, target: QmpOwner | QmpClient | QmpFunction) -> None:
@@ -202,17 +202,6 @@ class Faults:
         if self._owned is not None:
             self._owned.close()
             self._owned = None
-
-    def __enter__(self) -> Faults:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     # --- QOM plumbing ----------------------------------------------------------
 

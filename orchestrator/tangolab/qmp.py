@@ -20,11 +20,11 @@ import time
 from collections.abc import Callable, Coroutine, Mapping
 from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
-from types import TracebackType
 from typing import Any, TypeVar
 
 from qemu.qmp import ConnectError, ExecInterruptedError, ExecuteError, QMPClient, QMPError
 
+from tangolab.closing import Closing
 from tangolab.errors import QmpCommandError, QmpError
 
 _T = TypeVar("_T")
@@ -33,7 +33,7 @@ _T = TypeVar("_T")
 MAX_SOCKET_PATH = 107
 
 
-class QmpClient:
+class QmpClient(Closing):
     """One QMP connection to QEMU listening on a Unix socket."""
 
     def __init__(self, socket_path: Path | str, *, timeout: float = 30.0) -> None:
@@ -133,17 +133,6 @@ class QmpClient:
             self._thread.join(5.0)
         if not self._thread.is_alive() and not self._loop.is_closed():
             self._loop.close()
-
-    def __enter__(self) -> QmpClient:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     # --- commands ------------------------------------------------------------
 

@@ -19,8 +19,8 @@ import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 
+from tangolab.closing import Closing
 from tangolab.errors import TangolabError, UsageError
 from tangolab.nand.layout import PageLayout
 
@@ -80,7 +80,7 @@ class PageView:
         return self.layout.codeword(self.raw, index)
 
 
-class NandImage:
+class NandImage(Closing):
     """A raw NAND image opened read-only (memory-mapped)."""
 
     def __init__(self, path: str | os.PathLike[str], layout: PageLayout) -> None:
@@ -112,17 +112,6 @@ class NandImage:
     def close(self) -> None:
         self._map.close()
         self._file.close()
-
-    def __enter__(self) -> NandImage:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     @property
     def pages(self) -> int:
