@@ -104,3 +104,30 @@ def test_fuzz_usage_errors_are_one_line(tmp_path: Path, argv: list[str], message
     lines = res.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: "), res.stderr
     assert message in lines[0]
+
+
+ASAN_REPORT = """=================================================================
+==4242==ERROR: AddressSanitizer: heap-buffer-overflow on address 0x602000000011
+WRITE of size 1 at 0x602000000011 thread T0
+    #0 0x55d1 in tango4_nfc_write ../hw/block/tango4-nfc.c:123
+SUMMARY: AddressSanitizer: heap-buffer-overflow ../hw/block/tango4-nfc.c:123 in tango4_nfc_write
+"""
+
+
+def test_a_new_sanitizer_report_file_is_a_finding(tmp_path: Path) -> None:
+    from tangolab.torture.fuzz import _exit_finding
+
+    seen: set[Path] = set()
+    assert _exit_finding(0, "", 10, tmp_path, seen) is None
+    # a warning-only file is not a report
+    (tmp_path / "sanitizer.4241").write_text("==4241==WARNING: ASan doesn't fully support\n")
+    assert _exit_finding(0, "", 10, tmp_path, seen) is None
+    (tmp_path / "sanitizer.4242").write_text(ASAN_REPORT)
+    found = _exit_finding(0, "", 10, tmp_path, seen)
+    assert found is not None and found.kind == "sanitizer"
+    assert found.summary.startswith("SUMMARY: AddressSanitizer: heap-buffer-overflow")
+    assert "tango4_nfc_write" in found.stderr_tail
+    # the same file is not found twice; without a report dir stderr still counts
+    assert _exit_finding(0, "", 11, tmp_path, seen) is None
+    assert _exit_finding(1, "", 11, None, set()) is not None
+    assert _exit_finding(0, "x.c:1: runtime error: shift", 11, None, set()) is not None

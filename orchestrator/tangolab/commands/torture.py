@@ -71,8 +71,10 @@ requests of a session are logged; on a finding the log is saved as
 ``seed<S>-<n>-<kind>.qtest`` (qtest lines as sent, ``# flush`` after each
 batch, QMP requests as ``# qmp JSON`` lines), and ``--replay FILE`` sends it
 again, batch by batch, to a fresh QEMU set up the same way. ``--asan`` runs
-another QEMU binary (e.g. one built with ``--enable-asan --enable-ubsan``)
-with ASAN_OPTIONS/UBSAN_OPTIONS set so its reports reach the finding. Exit
+another QEMU binary (e.g. ``build/qemu-asan/qemu-system-arm`` from ``tangolab
+build qemu --sanitize``) with the options of ``tangolab.sanitizers``, as the
+pytest harness does: the first error ends QEMU, reports are files in
+OUT/sanitizer, and a new one is a finding (its text in the reproducer). Exit
 status 1 if there was a finding.
 
 Power cuts under UBIFS
@@ -192,16 +194,22 @@ def cmd_kill(args: argparse.Namespace) -> int:
 
 def cmd_fuzz(args: argparse.Namespace) -> int:
     from tangolab.build.artifacts import Artifacts
+    from tangolab.sanitizers import environment
     from tangolab.torture.fuzz import fuzz, replay
 
     build = _build(args)
     qemu = Path(args.asan).absolute() if args.asan else Artifacts.in_dir(build).qemu
+    out = Path(args.out).absolute() if args.out else build / "torture" / "fuzz"
+    sanitizer_dir = None
     if args.asan:
-        # Sanitizer reports on stderr (which the fuzzer reads), leaks at exit.
-        os.environ.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0")
-        os.environ.setdefault("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1")
+        # the options of every sanitized run (tangolab.sanitizers): reports
+        # are files in OUT/sanitizer, the first error is fatal, leaks at exit
+        sanitizer_dir = out / "sanitizer"
+        os.environ.update(environment(sanitizer_dir))
     if args.replay is not None:
-        found = replay(Path(args.replay), qemu=qemu, timeout=args.timeout)
+        found = replay(
+            Path(args.replay), qemu=qemu, timeout=args.timeout, sanitizer_dir=sanitizer_dir
+        )
         if found is None:
             print(f"{args.replay}: replayed; QEMU survived")
             return 0
@@ -209,7 +217,6 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
         if found.stderr_tail:
             print(found.stderr_tail)
         return 1
-    out = Path(args.out).absolute() if args.out else build / "torture" / "fuzz"
 
     def progress(report: FuzzReport) -> None:
         if not args.quiet:
@@ -229,6 +236,7 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
         timeout=args.timeout,
         migrate=args.migrate,
         progress=progress,
+        sanitizer_dir=sanitizer_dir,
     )
     print(
         f"{report.ops} operations in {report.seconds:.1f} s: {report.ops_per_second:.0f} ops/s "

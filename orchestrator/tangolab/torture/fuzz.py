@@ -39,6 +39,7 @@ from typing import Any
 
 from tangolab.errors import QmpCommandError, QmpError, TangolabError
 from tangolab.qtest import QemuExited, QTestError, QTestMachine, QTestTimeout
+from tangolab.sanitizers import reports
 
 RAM = 0x8000_0000
 RAM_MIB = 64
@@ -684,10 +685,14 @@ def fuzz(
     timeout: float = 10.0,
     migrate: bool = False,
     progress: Callable[[FuzzReport], None] | None = None,
+    sanitizer_dir: Path | None = None,
 ) -> FuzzReport:
     """Run `ops` operations from Random(seed); reproducers go to `out_dir`.
     With `migrate`, the machine is also saved and loaded into a fresh QEMU
-    at random moments (a refused state is a finding)."""
+    at random moments (a refused state is a finding). `sanitizer_dir` is
+    where a sanitized QEMU writes its reports (tangolab.sanitizers): a new
+    report file there after a session is a finding."""
+    seen = set(sanitizer_reports(sanitizer_dir)) if sanitizer_dir else set()
     if not qemu.is_file() or not os.access(qemu, os.X_OK):
         raise FuzzError(f"no QEMU binary at {qemu}: run `tangolab build qemu` or give --asan")
     gen = Generator(random.Random(seed), migrate=migrate)
@@ -712,16 +717,8 @@ def fuzz(
                 session.flush()
                 session.qmp("query-status")
             except QTestError as e:
-                stderr = session.kill()
-                report.findings.append(
-                    _save(
-                        Finding(classify(e), e.summary, session.sent, stderr_tail=_tail(stderr)),
-                        session,
-                        out_dir,
-                        seed,
-                        len(report.findings),
-                    )
-                )
+                failed = _failure_finding(e, session.kill(), session.sent, sanitizer_dir, seen)
+                report.findings.append(_save(failed, session, out_dir, seed, len(report.findings)))
                 report.qmp_refused += session.refused
                 report.migrations += session.migrations
                 continue
@@ -731,22 +728,55 @@ def fuzz(
             report.qmp_refused += session.refused
             report.migrations += session.migrations
             code, stderr = session.close()
-            bad = SANITIZER.search(stderr)
-            if bad is not None or code not in (0, None):
-                what = bad.group(0) if bad else f"QEMU exit status {code} at quit"
-                report.findings.append(
-                    _save(
-                        Finding("sanitizer", what, session.sent, stderr_tail=_tail(stderr)),
-                        session,
-                        out_dir,
-                        seed,
-                        len(report.findings),
-                    )
-                )
+            left = _exit_finding(code, stderr, session.sent, sanitizer_dir, seen)
+            if left is not None:
+                report.findings.append(_save(left, session, out_dir, seed, len(report.findings)))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     report.seconds = time.monotonic() - t0
     return report
+
+
+def sanitizer_reports(report_dir: Path | None) -> list[Path]:
+    """The report files a sanitized QEMU wrote to `report_dir` so far."""
+    return [r.path for r in reports(report_dir)] if report_dir else []
+
+
+def _sanitizer_finding(
+    stderr: str, sent: int, sanitizer_dir: Path | None, seen: set[Path]
+) -> Finding | None:
+    """A finding for the first new report file in `sanitizer_dir`, if any."""
+    new = reports(sanitizer_dir, seen) if sanitizer_dir else []
+    seen.update(r.path for r in new)
+    if not new:
+        return None
+    tail = _tail(new[0].text + "\n" + stderr)
+    return Finding("sanitizer", new[0].summary(), sent, stderr_tail=tail)
+
+
+def _failure_finding(
+    e: QTestError, stderr: str, sent: int, sanitizer_dir: Path | None, seen: set[Path]
+) -> Finding:
+    """The finding of a session that stopped answering: the sanitizer's
+    report when it wrote one (it ends the process), else what failed."""
+    found = _sanitizer_finding(stderr, sent, sanitizer_dir, seen)
+    return found or Finding(classify(e), e.summary, sent, stderr_tail=_tail(stderr))
+
+
+def _exit_finding(
+    code: int | None, stderr: str, sent: int, sanitizer_dir: Path | None, seen: set[Path]
+) -> Finding | None:
+    """What a session that answered to the end left behind: a new sanitizer
+    report file, a sanitizer or assertion message on stderr (UBSan's message
+    stays there), or a non-zero exit status; None when nothing."""
+    found = _sanitizer_finding(stderr, sent, sanitizer_dir, seen)
+    if found is not None:
+        return found
+    bad = SANITIZER.search(stderr)
+    if bad is not None or code not in (0, None):
+        what = bad.group(0) if bad else f"QEMU exit status {code} at quit"
+        return Finding("sanitizer", what, sent, stderr_tail=_tail(stderr))
+    return None
 
 
 def _save(finding: Finding, session: Session, out_dir: Path, seed: int, n: int) -> Finding:
@@ -782,7 +812,9 @@ def read_reproducer(path: Path) -> Iterator[Op | None]:
             yield ("q", line)
 
 
-def replay(path: Path, *, qemu: Path, timeout: float = 10.0) -> Finding | None:
+def replay(
+    path: Path, *, qemu: Path, timeout: float = 10.0, sanitizer_dir: Path | None = None
+) -> Finding | None:
     """Send a saved log to a fresh QEMU; the finding it reproduces, or None."""
     ops = list(read_reproducer(path))  # parse errors before QEMU starts
     workdir = Path(tempfile.mkdtemp(prefix="tangolab-replay-"))
@@ -797,16 +829,11 @@ def replay(path: Path, *, qemu: Path, timeout: float = 10.0) -> Finding | None:
             session.flush()
             session.qmp("query-status")
         except QTestError as e:
-            stderr = session.kill()
-            return Finding(classify(e), e.summary, session.sent, stderr_tail=_tail(stderr))
+            return _failure_finding(e, session.kill(), session.sent, sanitizer_dir, set())
         except BaseException:
             session.kill()
             raise
         code, stderr = session.close()
-        bad = SANITIZER.search(stderr)
-        if bad is not None or code not in (0, None):
-            what = bad.group(0) if bad else f"QEMU exit status {code} at quit"
-            return Finding("sanitizer", what, session.sent, stderr_tail=_tail(stderr))
-        return None
+        return _exit_finding(code, stderr, session.sent, sanitizer_dir, set())
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
