@@ -14,6 +14,10 @@ child's work: the main thread, and a Dask worker's task thread (a cell of
 task, and the worker's threads live as long as the worker process). In
 any other thread nothing is set (a machine started there and used on
 after the thread ended would otherwise be killed with it).
+
+What a SIGKILLed process cannot remove, its temporary directories, carry
+its pid (`owned_tempdir`): the next one made with the same prefix removes
+those whose process is gone.
 """
 
 from __future__ import annotations
@@ -21,10 +25,13 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import os
+import shutil
 import signal
 import sys
+import tempfile
 import threading
 from collections.abc import Callable
+from pathlib import Path
 
 PR_SET_PDEATHSIG = 1
 
@@ -68,3 +75,30 @@ def die_with_parent(sig: signal.Signals = signal.SIGTERM) -> Callable[[], None] 
             os._exit(1)
 
     return setup
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def owned_tempdir(prefix: str, base: Path = Path("/tmp")) -> Path:
+    """A new temporary directory ``<base>/<prefix><pid>-XXXXXXXX`` named after
+    this process; first the ones of the same prefix whose process is gone
+    (SIGKILLed: nothing could remove them) are removed."""
+    for stale in base.glob(f"{prefix}*-*"):
+        pid, sep, _ = stale.name[len(prefix) :].partition("-")
+        if sep and pid.isdigit() and stale.owner() == _user() and not _alive(int(pid)):
+            shutil.rmtree(stale, ignore_errors=True)
+    return Path(tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-", dir=base))
+
+
+def _user() -> str:
+    import pwd
+
+    return pwd.getpwuid(os.getuid()).pw_name

@@ -18,8 +18,8 @@ Errors (QEMU exiting, no answer in time, a FAIL reply) raise `QTestError`
 whose message ends with the tail of QEMU's stderr. `close` (or leaving the
 ``with`` block) stops QEMU and leaves no process or socket behind; if the
 orchestrator is SIGKILLed, QEMU gets SIGTERM from the kernel
-(PR_SET_PDEATHSIG, `tangolab.lifetime`) and its temporary directory in /tmp
-(``tlqt-*``: sockets, stderr log) is what remains.
+(PR_SET_PDEATHSIG, `tangolab.lifetime`); its temporary directory in /tmp
+(``tlqt-<pid>-*``: sockets, stderr log) is removed by the next QTestMachine.
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ import os
 import shutil
 import socket
 import subprocess
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -163,7 +162,7 @@ class QTestMachine:
             raise QTestError("QTestMachine already started")
         if not self.qemu.is_file() or not os.access(self.qemu, os.X_OK):
             raise QTestError(f"no QEMU binary at {self.qemu} (set $TANGOLAB_QEMU)")
-        self._dir = Path(tempfile.mkdtemp(prefix="tlqt-", dir="/tmp"))
+        self._dir = lifetime.owned_tempdir("tlqt-")
         qtest_path = self._dir / "qtest.sock"
         qmp_path = self._dir / "qmp.sock"
         self._stderr_path = self._dir / "stderr.log"

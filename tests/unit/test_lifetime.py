@@ -13,10 +13,11 @@ import sys
 import textwrap
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
-from tangolab.lifetime import die_with_parent, in_dask_task
+from tangolab.lifetime import die_with_parent, in_dask_task, owned_tempdir
 
 PARENT = textwrap.dedent(
     """
@@ -88,3 +89,26 @@ def test_in_a_dask_task() -> None:
         Client(c) as client,
     ):
         assert client.submit(probe, pure=False).result(timeout=60) == (False, True, True)
+
+
+def test_a_sigkilled_process_temporary_directory_goes_with_the_next_one(tmp_path: Path) -> None:
+    code = (
+        "import sys, time; from pathlib import Path; from tangolab.lifetime import owned_tempdir;"
+        f"print(owned_tempdir('tlx-', Path({str(tmp_path)!r})), flush=True); time.sleep(60)"
+    )
+    dead = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert dead.stdout is not None
+    left = Path(dead.stdout.readline().strip())
+    dead.kill()
+    dead.wait(10)
+    dead.stdout.close()
+    assert left.is_dir() and left.name.startswith(f"tlx-{dead.pid}-")
+    mine = owned_tempdir("tlx-", tmp_path)  # a live process's directory stays
+    other = owned_tempdir("tlx-", tmp_path)
+    assert not left.exists()
+    assert mine.is_dir() and other.is_dir() and mine.name.startswith(f"tlx-{os.getpid()}-")
+    # another prefix, and names without a pid, are not touched
+    (tmp_path / "tly-1-x").mkdir()
+    (tmp_path / "tlx-nopid").mkdir()
+    owned_tempdir("tlx-", tmp_path)
+    assert (tmp_path / "tly-1-x").is_dir() and (tmp_path / "tlx-nopid").is_dir()

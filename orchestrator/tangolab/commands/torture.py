@@ -34,7 +34,8 @@ QEMU whose orchestrator is gone as ``(orphaned)``. An experiment cell's
 image is a scratch image in its run directory, pruned the same way. The
 QEMU of a cell run by a Dask worker (``--jobs N``) and the qtest QEMU of
 ``tangolab torture fuzz`` get the same PR_SET_PDEATHSIG (`tangolab.lifetime`);
-a SIGKILLed fuzzer leaves only its qtest directory ``/tmp/tlqt-*``.
+the temporary directories of a SIGKILLed fuzzer (``/tmp/tlqt-<pid>-*``,
+``/tmp/tangolab-fuzz-<pid>-*``) are removed by the next run.
 
 Bad input: ``tangolab boot --nand IMG`` checks the image's size exactly
 before QEMU starts (whole 135168-byte blocks, a power of 2 up to 1024, the

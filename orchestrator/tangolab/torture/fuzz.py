@@ -30,7 +30,6 @@ import os
 import random
 import re
 import shutil
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -38,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from tangolab.errors import QmpCommandError, QmpError, TangolabError
+from tangolab.lifetime import owned_tempdir
 from tangolab.qtest import QemuExited, QTestError, QTestMachine, QTestTimeout
 from tangolab.sanitizers import reports
 
@@ -698,7 +698,7 @@ def fuzz(
     gen = Generator(random.Random(seed), migrate=migrate)
     report = FuzzReport()
     t0 = time.monotonic()
-    workdir = Path(tempfile.mkdtemp(prefix="tangolab-fuzz-"))
+    workdir = owned_tempdir("tangolab-fuzz-")
     next_progress = PROGRESS_EVERY
     try:
         while report.ops < ops:
@@ -817,7 +817,7 @@ def replay(
 ) -> Finding | None:
     """Send a saved log to a fresh QEMU; the finding it reproduces, or None."""
     ops = list(read_reproducer(path))  # parse errors before QEMU starts
-    workdir = Path(tempfile.mkdtemp(prefix="tangolab-replay-"))
+    workdir = owned_tempdir("tangolab-replay-")
     try:
         session = Session(qemu, workdir, timeout=timeout, batch=1 << 30)
         try:

@@ -33,7 +33,6 @@ from __future__ import annotations
 import os
 import random
 import shutil
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -45,6 +44,7 @@ from tangolab import instances
 from tangolab.errors import TangolabError
 from tangolab.experiment.cells import CellResult, CellSpec, run_cell, with_defaults
 from tangolab.faults import Faults
+from tangolab.lifetime import owned_tempdir
 from tangolab.paths import runs_dir
 from tangolab.qmp import QmpClient
 
@@ -232,7 +232,7 @@ class _Driver(threading.Thread):
 def run_cell_migrated(spec: CellSpec, moments: list[float]) -> CellRun:
     """Run `spec` with a save and load at each moment (s after its write
     phase began; none: a reference run, counters read the same way)."""
-    workdir = Path(tempfile.mkdtemp(prefix="tangolab-migrate-"))
+    workdir = owned_tempdir("tangolab-migrate-")
     driver = _Driver(spec, moments, workdir)
     driver.start()
     try:
