@@ -149,8 +149,10 @@ def cmd_replay(args: argparse.Namespace, con: Console) -> int:
         if not args.reverse:
             con.print(
                 f"{GDB} on {vmlinux}, breakpoint on {args.breakpoint}: `reverse-continue` "
-                "goes back to it, `reverse-stepi` one instruction back (each replays from the "
-                "recording's start: seconds)"
+                "goes back to it, `reverse-stepi` one instruction back; each replays the "
+                "recording from its start (seconds). Reverse steps count instructions and "
+                "taking an interrupt counts none: `reverse-stepi` from an interrupt vector "
+                "lands one instruction before the point where the interrupt was taken."
             )
             return interactive(vmlinux, port, args.breakpoint)
         con.print(f"{GDB}: backtrace, break {args.breakpoint}, reverse-continue, backtrace ...")
