@@ -122,13 +122,12 @@ def cmd_rr(spec: CellSpec, out: Path, con: Console) -> int:
 
 
 def cmd_replay(args: argparse.Namespace, con: Console) -> int:
-    from tangolab.build.artifacts import load_artifacts
     from tangolab.ssh import free_port
-    from tangolab.trace.replay import Recording, replay_to_loss
+    from tangolab.trace.replay import Recording, boot_artifacts, replay_to_loss
     from tangolab.trace.reverse import interactive, reverse_to
 
     build = build_dir()
-    rec = Recording.load(Path(args.replay), load_artifacts(build))
+    rec = Recording.load(Path(args.replay), boot_artifacts())
     vmlinux = vmlinux_path(build)
     if args.reverse:
         gdb_path()  # before the replay starts

@@ -48,13 +48,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tangolab.build.artifacts import BOOT, Artifacts, load_artifacts
+from tangolab.build.artifacts import BOOT, Artifacts
 from tangolab.errors import UsageError
 from tangolab.experiment.cells import CALLBACK_POLICIES, FIRST_BLOCK, CellSpec
 from tangolab.machine import Machine
 from tangolab.nand.image import write_erased_image
 from tangolab.nand.layout import Geometry
-from tangolab.paths import build_dir
 
 from .parse import QEMU_EVENTS, Event, TraceError, parse_qemu
 
@@ -98,6 +97,11 @@ def sha256(path: Path) -> str:
         while chunk := f.read(1 << 20):
             h.update(chunk)
     return h.hexdigest()
+
+
+def boot_artifacts() -> Artifacts:
+    """The files a `Machine` boots (the build's, $TANGOLAB_QEMU for QEMU)."""
+    return Machine().artifacts
 
 
 def build_identity(art: Artifacts) -> dict[str, str]:
@@ -186,9 +190,8 @@ class Recording:
         other = [name for name in BOOT if rec.build.get(name) != now[name]]
         if other:
             raise TraceError(
-                f"{where} was recorded with another build ({', '.join(other)} differ from "
-                f"{art.qemu.parent.parent}'s): replay needs the same build; record again "
-                "with `tangolab debug --rr DIR`"
+                f"{where} was recorded with another build ({', '.join(other)} differ): a "
+                "replay needs the same files; record again with `tangolab debug --rr DIR`"
             )
         rec.check_base()
         return rec
@@ -260,7 +263,7 @@ def record(spec: CellSpec, out: Path) -> tuple[Recording, Pass]:
     """Record the cell into `out` (replacing an earlier recording there)."""
     _check_path(out)
     spec.check()
-    art = load_artifacts(build_dir())
+    art = boot_artifacts()
     art.check(*BOOT, "qemu_img")
     out = out.absolute()
     out.mkdir(parents=True, exist_ok=True)
@@ -290,7 +293,7 @@ def _replay_overlay(rec: Recording) -> Path:
 
 def replay(rec: Recording) -> Pass:
     """Replay the whole recording (QEMU trace on), as `record` ran it."""
-    art = load_artifacts(build_dir())
+    art = boot_artifacts()
     overlay = _replay_overlay(rec)
     log, trace = _trace_args(rec.dir, "replay")
     with _machine(rec, "replay", overlay, trace) as m:
