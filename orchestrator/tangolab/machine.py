@@ -79,12 +79,13 @@ def _close_all() -> None:
             machine.close()
 
 
-def check_nand_image(path: Path, blocks: int | None = None) -> int:
+def check_nand_image(path: Path, blocks: int | None = None, *, writable: bool = True) -> int:
     """Check that `path` is a raw image the modelled chip takes; its blocks.
 
     QEMU itself sees the size of an image rounded up to 512 bytes, so an
     image a few bytes short would be accepted and grown: this check is exact.
-    The image is only looked at (UsageError, one line, on a problem).
+    The image is only looked at (UsageError, one line, on a problem). With
+    `writable` False it need only be readable (a read-only backing file).
     """
     from tangolab.nand.layout import Geometry
 
@@ -94,7 +95,9 @@ def check_nand_image(path: Path, blocks: int | None = None) -> int:
         size = path.stat().st_size
     except OSError as e:
         raise UsageError(f"NAND image {path}: {e.strerror or e}") from None
-    if not os.access(path, os.R_OK | os.W_OK):
+    if not writable and not os.access(path, os.R_OK):
+        raise UsageError(f"NAND image {path} is not readable")
+    if writable and not os.access(path, os.R_OK | os.W_OK):
         raise UsageError(f"NAND image {path} is not readable and writable: the chip writes to it")
     if size == 0 or size % block_bytes:
         raise UsageError(

@@ -14,6 +14,7 @@ import pytest
 from tangolab.build.artifacts import Artifacts
 from tangolab.cli import main
 from tangolab.experiment.cells import CellSpec
+from tangolab.nand.layout import Geometry
 from tangolab.trace.replay import BASE, RECORDING, RRFILE, build_identity, sha256
 
 
@@ -34,6 +35,8 @@ def _recording(where: Path, build: dict[str, str]) -> Path:
     (where / BASE).write_bytes(b"\xff" * 64)
     meta = {
         "spec": CellSpec(policy="irq", latency_ns=20_000, seed=1, pages=1).to_dict(),
+        "base": BASE,
+        "blocks": 8,
         "snapshot": "rr-start",
         "snapshot_bytes": 1,
         "build": build,
@@ -48,6 +51,27 @@ def test_usage(capsys: pytest.CaptureFixture[str], fake_build: Path, tmp_path: P
     assert "give one of them" in _error(capsys, "--rr", "a", "--replay", "b")
     assert "with a comma or a space" in _error(capsys, "--rr", str(tmp_path / "a,b"))
     assert not (tmp_path / "a,b").exists()
+    assert "give --rr DIR" in _error(capsys, "--nand", "x.img")
+
+
+def test_rr_from_a_bad_nand_image(
+    capsys: pytest.CaptureFixture[str], fake_build: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "rec"
+    missing = tmp_path / "missing.img"
+    assert f"NAND image {missing}: No such file" in _error(
+        capsys, "--rr", str(out), "--nand", str(missing)
+    )
+    small = tmp_path / "small.img"
+    small.write_bytes(b"\xff" * Geometry(blocks=4).image_size)
+    assert f"NAND image {small} has 4 blocks: the cell needs at least 8" in _error(
+        capsys, "--rr", str(out), "--nand", str(small)
+    )
+    ours = out / "nand-record.img"
+    out.mkdir()
+    ours.write_bytes(b"\xff" * Geometry(blocks=8).image_size)
+    assert "a recording writes that file" in _error(capsys, "--rr", str(out), "--nand", str(ours))
+    assert not (out / RECORDING).exists()
 
 
 def test_rr_needs_qemu_img(
@@ -72,6 +96,10 @@ def test_replay_of_what_is_not_a_recording(
     assert "is not a recording's description" in _error(capsys, "--replay", str(tmp_path))
     ours = build_identity(Artifacts.in_dir(fake_build))
     rec = _recording(tmp_path / "rec", ours)
+    (rec / BASE).unlink()
+    assert f"the recording's NAND image {rec / BASE} is missing" in _error(
+        capsys, "--replay", str(rec)
+    )
     (rec / RRFILE).unlink()
     assert "incomplete recording: cell.rr is missing" in _error(capsys, "--replay", str(rec))
 

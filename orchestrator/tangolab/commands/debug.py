@@ -97,7 +97,7 @@ def wait_for_drop(m: Any, timeout: float) -> dict[str, Any] | None:
     return None
 
 
-def cmd_rr(spec: CellSpec, out: Path, con: Console) -> int:
+def cmd_rr(spec: CellSpec, out: Path, nand: Path | None, con: Console) -> int:
     from tangolab.trace.replay import record_and_replay, same
 
     con.print(
@@ -105,7 +105,7 @@ def cmd_rr(spec: CellSpec, out: Path, con: Console) -> int:
         f"(seed {spec.seed}, one vCPU) into {out}/cell.rr, then replaying it ..."
     )
     t0 = time.monotonic()
-    rec, rep = record_and_replay(spec, out)
+    rec, rep = record_and_replay(spec, out, nand)
     con.print(
         f"bytes dropped: record {rec.bytes_dropped}, replay {rep.bytes_dropped}; "
         f"QEMU trace events: {len(rec.events)}, {len(rep.events)} "
@@ -184,6 +184,8 @@ def cmd_debug(args: argparse.Namespace) -> int:
         raise UsageError("--rr records, --replay replays: give one of them")
     if args.reverse and args.replay is None:
         raise UsageError("--reverse runs gdb on a replay: give --replay DIR")
+    if args.nand is not None and args.rr is None:
+        raise UsageError("--nand is the image a recording starts from: give --rr DIR")
     if args.replay is not None:
         return cmd_replay(args, con)
     if args.rr is not None:
@@ -193,7 +195,7 @@ def cmd_debug(args: argparse.Namespace) -> int:
             ),
             0.5,
         )
-        return cmd_rr(spec, Path(args.rr), con)
+        return cmd_rr(spec, Path(args.rr), args.nand, con)
     vmlinux = vmlinux_path(build_dir())
     spec = with_defaults(
         CellSpec(policy=args.policy[0], latency_ns=args.latency, seed=args.seed, pages=args.pages),
@@ -267,6 +269,12 @@ def register(sub: Any) -> None:
         "--rr",
         metavar="DIR",
         help="record the cell with QEMU record/replay into DIR and replay it (compared)",
+    )
+    p.add_argument(
+        "--nand",
+        type=Path,
+        metavar="IMG",
+        help="with --rr: the raw NAND image the cell starts from (only read; default erased)",
     )
     p.add_argument(
         "--replay",

@@ -9,12 +9,14 @@ runs the same instructions again. The snapshot is what reverse debugging
 (tangolab.trace.reverse) starts from.
 
 A recording directory DIR holds:
-- nand-initial.img: the raw NAND image the cell starts from (erased). It is
-  only ever a backing file, opened read-only: its SHA-256 is in the
-  recording and checked before and after every replay;
-- nand-record.qcow2: the overlay the record ran on (backing file
-  nand-initial.img, relative, so DIR can move), with the internal snapshot
-  S: RAM, devices and the overlay's disk state at the start;
+- nand-initial.img: the raw NAND image the cell starts from (erased), unless
+  the user gave one (`tangolab debug --rr DIR --nand IMG`). It is only ever
+  a backing file, opened read-only: its SHA-256 is in the recording and
+  checked before and after every replay;
+- nand-record.qcow2: the overlay the record ran on (backing file the raw
+  image: nand-initial.img relative, so DIR can move; the user's by its
+  absolute path), with the internal snapshot S: RAM, devices and the
+  overlay's disk state at the start;
 - cell.rr: the event log; recording.json: the cell, the command-line
   settings, the snapshot, and the SHA-256 of the build's files (a replay
   needs the very same QEMU, kernel, dtb and initramfs);
@@ -44,14 +46,14 @@ import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from tangolab.build.artifacts import BOOT, Artifacts
 from tangolab.errors import UsageError
 from tangolab.experiment.cells import CALLBACK_POLICIES, FIRST_BLOCK, CellSpec
-from tangolab.machine import Machine
+from tangolab.machine import Machine, check_nand_image
 from tangolab.nand.image import write_erased_image
 from tangolab.nand.layout import Geometry
 
@@ -61,6 +63,8 @@ RR_SHIFT = 4
 #: the VM snapshot the record takes at its start and the replay loads
 SNAPSHOT = "rr-start"
 RECORDING, RRFILE, BASE = "recording.json", "cell.rr", "nand-initial.img"
+#: the files a record or replay (re)writes in the recording's directory, beside those
+OUTPUTS = frozenset(f"nand-{run}.{ext}" for run in ("record", "replay") for ext in ("qcow2", "img"))
 #: the QOM path of the switch box
 SBOX_PATH = "/machine/sbox"
 DROP_EVENT = "TANGO4_SBOX_DROP"
@@ -74,7 +78,7 @@ class Pass:
     image: bytes  # the NAND at the end (raw)
 
 
-def _cell_args(spec: CellSpec) -> tuple[str, list[str]]:
+def _cell_args(spec: CellSpec, blocks: int) -> tuple[str, list[str]]:
     start = FIRST_BLOCK * Geometry(blocks=8).pages_per_block
     wait = int(spec.policy in CALLBACK_POLICIES)
     cell = f"{spec.policy},{spec.delay_us},{wait},{start},{spec.pages},{spec.seed}"
@@ -84,7 +88,7 @@ def _cell_args(spec: CellSpec) -> tuple[str, list[str]]:
         "tango4-sbox.jitter": spec.jitter,
         "tango4-sbox.jitter-ns": spec.jitter_ns,
         "tango4-sbox.latency-ns": spec.latency_ns,
-        "onfi-nand.blocks": spec.blocks,
+        "onfi-nand.blocks": blocks,
     }
     return f"loglevel=1 tangolab.cell={cell}", [
         a for k, v in settings.items() for a in ("-global", f"{k}={v}")
@@ -132,6 +136,8 @@ class Recording:
 
     dir: Path
     spec: CellSpec
+    base: Path  # the raw image the cell starts from (absolute)
+    blocks: int  # its blocks
     build: dict[str, str]  # artifact -> SHA-256
     base_sha256: str
     snapshot_bytes: int  # the VM state saved in the snapshot
@@ -139,10 +145,6 @@ class Recording:
     @property
     def rrfile(self) -> Path:
         return self.dir / RRFILE
-
-    @property
-    def base(self) -> Path:
-        return self.dir / BASE
 
     @property
     def overlay(self) -> Path:
@@ -154,6 +156,10 @@ class Recording:
     def to_dict(self) -> dict[str, Any]:
         return {
             "spec": self.spec.to_dict(),
+            "base": str(
+                self.base.relative_to(self.dir) if self.base.parent == self.dir else self.base
+            ),
+            "blocks": self.blocks,
             "snapshot": SNAPSHOT,
             "snapshot_bytes": self.snapshot_bytes,
             "build": self.build,
@@ -172,6 +178,8 @@ class Recording:
             rec = cls(
                 dir=where.absolute(),
                 spec=CellSpec.from_dict(data["spec"]),
+                base=where.absolute() / str(data["base"]),
+                blocks=int(data["blocks"]),
                 build={str(k): str(v) for k, v in data["build"].items()},
                 base_sha256=str(data["base_sha256"]),
                 snapshot_bytes=int(data["snapshot_bytes"]),
@@ -183,9 +191,11 @@ class Recording:
             ) from None
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
             raise UsageError(f"{meta} is not a recording's description: {e}") from None
-        for f in (rec.rrfile, rec.base, rec.overlay):
+        for f in (rec.rrfile, rec.overlay):
             if not f.is_file():
                 raise UsageError(f"{where} is an incomplete recording: {f.name} is missing")
+        if not rec.base.is_file():
+            raise UsageError(f"{where}: the recording's NAND image {rec.base} is missing")
         now = build_identity(art)
         other = [name for name in BOOT if rec.build.get(name) != now[name]]
         if other:
@@ -205,7 +215,7 @@ class Recording:
 def _machine(
     rec: Recording, mode: str, overlay: Path, extra: list[str], *, wait_ready: bool = True
 ) -> Machine:
-    append, settings = _cell_args(rec.spec)
+    append, settings = _cell_args(rec.spec, rec.blocks)
     return Machine(
         name=f"rr-{mode}-{rec.spec.policy}-{rec.dir.stat().st_ino % 10**6}",
         smp=1,
@@ -259,24 +269,40 @@ def _check_path(where: Path) -> None:
         )
 
 
-def record(spec: CellSpec, out: Path) -> tuple[Recording, Pass]:
-    """Record the cell into `out` (replacing an earlier recording there)."""
+def record(spec: CellSpec, out: Path, nand: Path | None = None) -> tuple[Recording, Pass]:
+    """Record the cell into `out` (replacing an earlier recording there).
+
+    The cell starts from the raw image `nand` (only read, as the overlay's
+    backing file), by default from an erased image OUT/nand-initial.img.
+    """
     _check_path(out)
     spec.check()
+    blocks = spec.blocks
+    if nand is not None:
+        nand = nand.absolute()
+        blocks = check_nand_image(nand, writable=False)
+        if blocks < spec.blocks:
+            raise UsageError(
+                f"NAND image {nand} has {blocks} blocks: the cell needs at least {spec.blocks}"
+            )
+        if nand.parent == out.absolute() and nand.name in OUTPUTS:
+            raise UsageError(f"NAND image {nand}: a recording writes that file; move it")
     art = boot_artifacts()
     art.check(*BOOT, "qemu_img")
     out = out.absolute()
     out.mkdir(parents=True, exist_ok=True)
     (out / RECORDING).unlink(missing_ok=True)
-    base = write_erased_image(out / BASE, Geometry(blocks=spec.blocks).image_size, force=True)
+    if nand is None:
+        nand = write_erased_image(out / BASE, Geometry(blocks=blocks).image_size, force=True)
     overlay = out / "nand-record.qcow2"
     overlay.unlink(missing_ok=True)
-    qemu_img(art, "create", "-q", "-f", "qcow2", "-b", BASE, "-F", "raw", overlay.name, cwd=out)
-    rec = Recording(out, spec, build_identity(art), sha256(base), 0)
+    backing = nand.name if nand.parent == out else str(nand)
+    qemu_img(art, "create", "-q", "-f", "qcow2", "-b", backing, "-F", "raw", overlay.name, cwd=out)
+    rec = Recording(out, spec, nand, blocks, build_identity(art), sha256(nand), 0)
     log, trace = _trace_args(out, "record")
     with _machine(rec, "record", overlay, trace) as m:
         pass_ = _finish(m, "record", log, overlay)
-    rec = Recording(out, spec, rec.build, rec.base_sha256, _snapshot_bytes(art, overlay))
+    rec = replace(rec, snapshot_bytes=_snapshot_bytes(art, overlay))
     rec.check_base()
     pass_ = Pass(pass_.console, pass_.bytes_dropped, pass_.events, _raw(art, overlay).read_bytes())
     (out / RECORDING).write_text(json.dumps(rec.to_dict(), indent=2) + "\n")
@@ -335,9 +361,10 @@ def replay_to_loss(rec: Recording, gdb_port: int, timeout: float) -> Iterator[tu
     rec.check_base()
 
 
-def record_and_replay(spec: CellSpec, out: Path) -> tuple[Pass, Pass]:
-    """Record the cell into OUT, replay it; both passes (and OUT/replay.json)."""
-    rec, first = record(spec, out)
+def record_and_replay(spec: CellSpec, out: Path, nand: Path | None = None) -> tuple[Pass, Pass]:
+    """Record the cell into OUT (from `nand`, see `record`), replay it; both
+    passes (and OUT/replay.json)."""
+    rec, first = record(spec, out, nand)
     again = replay(rec)
     (rec.dir / "replay.json").write_text(
         json.dumps(
