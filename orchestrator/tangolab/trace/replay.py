@@ -172,7 +172,11 @@ class Recording:
         meta = where / RECORDING
         _check_path(where)
         if not where.is_dir():
-            raise UsageError(f"{where}: no such directory (record with `tangolab debug --rr DIR`)")
+            raise UsageError(
+                f"{where}: no such directory (record one with `tangolab debug --rr DIR`)"
+                if not where.exists()
+                else f"{where} is not a directory (a recording is a directory)"
+            )
         try:
             data = json.loads(meta.read_text())
             rec = cls(
@@ -351,6 +355,8 @@ def replay_to_loss(rec: Recording, gdb_port: int, timeout: float) -> Iterator[tu
                     drop = ev.get("data", {})
             if drop is None and "tangolab-cell: end" in m.console_log.read_text(errors="replace"):
                 break
+        if drop is None and time.monotonic() >= deadline:
+            raise TraceError(f"the replay of {rec.dir} reached no loss within {timeout:g} s")
         if drop is None:
             raise TraceError(
                 f"the replay of {rec.dir} reached no loss: the {rec.spec.policy} cell "
