@@ -69,11 +69,15 @@ def test_a_lost_page_replays_exactly(recording: tuple[Recording, Pass]) -> None:
 def test_reverse_continue_from_the_loss_stops_at_the_teardown(
     recording: tuple[Recording, Pass],
 ) -> None:
-    rec, _ = recording
+    rec, first = recording
     vmlinux = build_dir() / "linux/obj/vmlinux"
     port = free_port()
     with replay_to_loss(rec, port, timeout=300) as (m, drop):
-        assert drop["bytes"] > 0 and m.qmp("query-status")["status"] == "paused"
+        assert m.qmp("query-status")["status"] == "paused"
+        # the record's first loss, at the same virtual time
+        lost = next(e for e in first.events if e.name == "tango4_sbox_drop")
+        assert (drop["vtime-ns"], drop["bytes"]) == (lost.ts_ns, lost.num("bytes"))
+        assert drop["bytes"] > 0
         rev = reverse_to(vmlinux, port, TEARDOWN, timeout=300)
     # stopped in the DMA driver's ROUTE store path (the loss is inside the tear-down)
     assert TEARDOWN in rev.loss.frames, rev.transcript
