@@ -281,6 +281,8 @@ def write_fake_build(build: Path) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
     art.qemu.write_text(f"#!{sys.executable}\n{FAKE_QEMU}")
     art.qemu.chmod(0o755)
+    art.qemu_img.write_text("#!/bin/sh\necho 'fake qemu-img' >&2\nexit 1\n")
+    art.qemu_img.chmod(0o755)
     art.kernel.write_bytes(b"fake zImage")
     art.dtb.write_bytes(b"fake dtb")
     art.initrd.write_bytes(b"fake initramfs")

@@ -79,12 +79,13 @@ def _close_all() -> None:
             machine.close()
 
 
-def check_nand_image(path: Path, blocks: int | None = None) -> int:
+def check_nand_image(path: Path, blocks: int | None = None, *, writable: bool = True) -> int:
     """Check that `path` is a raw image the modelled chip takes; its blocks.
 
     QEMU itself sees the size of an image rounded up to 512 bytes, so an
     image a few bytes short would be accepted and grown: this check is exact.
-    The image is only looked at (UsageError, one line, on a problem).
+    The image is only looked at (UsageError, one line, on a problem). With
+    `writable` False it need only be readable (a read-only backing file).
     """
     from tangolab.nand.layout import Geometry
 
@@ -94,7 +95,9 @@ def check_nand_image(path: Path, blocks: int | None = None) -> int:
         size = path.stat().st_size
     except OSError as e:
         raise UsageError(f"NAND image {path}: {e.strerror or e}") from None
-    if not os.access(path, os.R_OK | os.W_OK):
+    if not writable and not os.access(path, os.R_OK):
+        raise UsageError(f"NAND image {path} is not readable")
+    if writable and not os.access(path, os.R_OK | os.W_OK):
         raise UsageError(f"NAND image {path} is not readable and writable: the chip writes to it")
     if size == 0 or size % block_bytes:
         raise UsageError(
@@ -129,7 +132,9 @@ class Machine:
     to the guest's port 22 and connect at boot; `ssh_port` picks the port,
     default a free one), `name` (instance name, default random), `qemu`
     (override the QEMU binary; also ``$TANGOLAB_QEMU``), `build` (build
-    directory, default `build_dir()`), time-outs in seconds.
+    directory, default `build_dir()`), time-outs in seconds, `wait_ready`
+    (False: `start` returns once QMP is up, without waiting for the guest;
+    for a replay that stops before the guest is ready).
     """
 
     #: Seconds QEMU gets to exit after QMP "quit", and after SIGTERM.
@@ -156,6 +161,7 @@ class Machine:
         boot_timeout: float = 180.0,
         ssh_timeout: float = 60.0,
         qmp_timeout: float = 30.0,
+        wait_ready: bool = True,
     ) -> None:
         if not 16 <= memory <= 2048:
             raise UsageError(f"memory {memory} MiB out of range: the tango4 takes 16..2048 MiB")
@@ -167,6 +173,8 @@ class Machine:
             raise UsageError(f"bad -icount spec {icount!r}")
         if ssh_port is not None and not 1 <= ssh_port <= 65535:
             raise UsageError(f"invalid SSH port {ssh_port}: must be 1..65535")
+        if not wait_ready and (ssh or ssh_port is not None):
+            raise UsageError("SSH needs a ready guest: wait_ready=False cannot take ssh")
         if scratch_nand is not None and nand is not None:
             raise UsageError("give a NAND image or a scratch NAND, not both")
         most = instances.MAX_SCRATCH_BLOCKS
@@ -193,6 +201,7 @@ class Machine:
         self.boot_timeout = boot_timeout
         self.ssh_timeout = ssh_timeout
         self.qmp_timeout = qmp_timeout
+        self.wait_ready = wait_ready
 
         self.run_dir = runs_dir(self.build) / self.name
         self.console_log = self.run_dir / "console.log"
@@ -379,6 +388,8 @@ class Machine:
                 self._console = None
 
         assert self._console is not None
+        if not self.wait_ready:
+            return
         self._console.wait_ready(
             max(0.0, deadline - time.monotonic()), reported_timeout=self.boot_timeout
         )

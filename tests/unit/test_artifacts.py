@@ -29,6 +29,7 @@ def test_layout(tmp_path: Path) -> None:
     art = Artifacts.in_dir(tmp_path)
     assert art.paths() == {
         "qemu": tmp_path / "qemu" / "qemu-system-arm",
+        "qemu_img": tmp_path / "qemu" / "qemu-img",
         "kernel": tmp_path / "linux" / "zImage",
         "dtb": tmp_path / "linux" / "tango4-qemu.dtb",
         "initrd": tmp_path / "rootfs" / "initramfs.cpio.gz",
@@ -36,7 +37,8 @@ def test_layout(tmp_path: Path) -> None:
     }
     assert tuple(art.paths()) == NAMES
     assert [build_command(n) for n in NAMES] == [
-        "tangolab build qemu", "tangolab build kernel", "tangolab build kernel",
+        "tangolab build qemu", "tangolab build qemu", "tangolab build kernel",
+        "tangolab build kernel",
         "tangolab build rootfs", "tangolab build rootfs",
     ]  # fmt: skip
     assert art.qemu_asan == tmp_path / "qemu-asan" / "qemu-system-arm"

@@ -46,6 +46,12 @@ fi
 echo "[1/1] Linking qemu-system-arm"
 cat "$src/VERSION" "$src"/hw/*.c > qemu-system-arm
 chmod +x qemu-system-arm
+for target in "$@"; do
+    if [ "$target" = qemu-img ]; then
+        cat "$src/VERSION" > qemu-img
+        chmod +x qemu-img
+    fi
+done
 """
 
 FAKE_CONFIGURE = """#!/bin/sh
@@ -284,7 +290,7 @@ def test_build_all_writes_every_artifact_and_the_record(lab: Lab) -> None:
     assert lab.apt.asked == [["busybox"]]
     assert lab.take_calls() == [
         "configure " + " ".join(configure_args(lab.context())),
-        "ninja qemu-system-arm tests/qtest/tango4-test",
+        "ninja qemu-system-arm qemu-img tests/qtest/tango4-test",
         "make allnoconfig",
         "make olddefconfig",
         "make sigma/tango4-qemu.dtb",
@@ -330,7 +336,7 @@ def test_a_changed_model_file_rebuilds_qemu_only(lab: Lab) -> None:
     (lab.repo / "hw-models" / "hw" / "tango.c").write_text("/* tango4 model v2 */\n")
     build(["all"], lab.context())
     assert lab.take_calls() == [
-        "ninja qemu-system-arm tests/qtest/tango4-test"
+        "ninja qemu-system-arm qemu-img tests/qtest/tango4-test"
     ]  # no configure: same arguments
     assert b"model v2" in Artifacts.in_dir(lab.build_dir).qemu.read_bytes()
 
@@ -385,7 +391,8 @@ def test_a_failing_step_raises_build_error_and_drops_the_record(
         build(["qemu"], lab.context())
     assert e.value.message == "build QEMU failed (exit status 1)"
     assert e.value.log == lab.build_dir / "logs" / "qemu.log"
-    assert e.value.command == ["ninja", "-j", "2", "qemu-system-arm", "tests/qtest/tango4-test"]
+    targets = ["qemu-system-arm", "qemu-img", "tests/qtest/tango4-test"]
+    assert e.value.command == ["ninja", "-j", "2", *targets]
     assert "hw/tango.c:1:1: error: expected ';' before '}' token" in e.value.tail
     assert "qemu" not in read_record(lab.build_dir)  # info must not claim it was built
 
@@ -405,7 +412,7 @@ def test_failing_build_step_through_the_cli_is_one_line(
     error = [line for line in lines if line.startswith("error: ")]
     assert error == [
         "error: build QEMU failed (exit status 1) (command: ninja -j "
-        f"{os.cpu_count()} qemu-system-arm tests/qtest/tango4-test; log: "
+        f"{os.cpu_count()} qemu-system-arm qemu-img tests/qtest/tango4-test; log: "
         f"{lab.build_dir / 'logs' / 'qemu.log'})"
     ]
     tail = lines[lines.index(error[0]) + 1 :]

@@ -24,6 +24,7 @@ ARTIFACTS_FILE = "artifacts.json"
 #: artifact -> (path inside the build directory, build target that makes it)
 LAYOUT: dict[str, tuple[str, str]] = {
     "qemu": ("qemu/qemu-system-arm", "qemu"),
+    "qemu_img": ("qemu/qemu-img", "qemu"),
     "kernel": ("linux/zImage", "kernel"),
     "dtb": ("linux/tango4-qemu.dtb", "kernel"),
     "initrd": ("rootfs/initramfs.cpio.gz", "rootfs"),
@@ -61,6 +62,7 @@ class Artifacts:
     """
 
     qemu: Path
+    qemu_img: Path
     kernel: Path
     dtb: Path
     initrd: Path
@@ -73,6 +75,7 @@ class Artifacts:
         """The artifact paths of a build directory (nothing is read)."""
         return cls(
             qemu=build / LAYOUT["qemu"][0],
+            qemu_img=build / LAYOUT["qemu_img"][0],
             kernel=build / LAYOUT["kernel"][0],
             dtb=build / LAYOUT["dtb"][0],
             initrd=build / LAYOUT["initrd"][0],
@@ -84,6 +87,7 @@ class Artifacts:
         """Artifact name -> path, in `NAMES` order."""
         return {
             "qemu": self.qemu,
+            "qemu_img": self.qemu_img,
             "kernel": self.kernel,
             "dtb": self.dtb,
             "initrd": self.initrd,
@@ -120,7 +124,7 @@ class Artifacts:
             path = paths[name]
             if not path.is_file():
                 raise MissingArtifactError(path, build_command(name))
-            if name == "qemu" and not os.access(path, os.X_OK):
+            if name in ("qemu", "qemu_img") and not os.access(path, os.X_OK):
                 raise TangolabError(f"{path} is not executable")
 
 

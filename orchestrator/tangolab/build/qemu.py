@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Copyright (c) 2026 tangolab developers
-"""Build qemu-system-arm with the tango4 machine.
+"""Build qemu-system-arm with the tango4 machine, and qemu-img.
 
 hw-models/ is laid over a copy of the pristine QEMU tree, qemu-patches/
 (listed in qemu-patches/series) are applied, and only arm-softmmu is
@@ -10,7 +10,9 @@ hw-models/configs/devices/arm-softmmu/tango4.mak.
 With `sanitize`, the same tree is built with AddressSanitizer and UBSan
 (QEMU's --enable-asan --enable-ubsan) in a directory of its own
 (`Artifacts.qemu_asan`, build/qemu-asan/), with its own stamps and record
-("qemu-asan"): the normal build is untouched.
+("qemu-asan"): the normal build is untouched. Only the normal build makes
+qemu-img (`Artifacts.qemu_img`, for the qcow2 overlay a record/replay with
+reverse debugging needs: tangolab.trace.replay).
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ CONFIGURE_ARGS = [
     "--disable-download",
     "--disable-docs",
     "--disable-install-blobs",
-    "--disable-tools",
+    "--enable-tools",  # qemu-img, for the record/replay overlay (only it is built)
     "--disable-guest-agent",
     "--disable-gtk",
     "--disable-sdl",
@@ -57,6 +59,7 @@ def build_qemu(ctx: BuildContext, *, sanitize: bool = False) -> dict[str, Any]:
     src = ctx.upstreams.qemu(ctx.qemu_src)
     artifacts = Artifacts.in_dir(ctx.build)
     link = artifacts.qemu_asan if sanitize else artifacts.qemu
+    tools = [] if sanitize else [artifacts.qemu_img]
     name = record_name(sanitize)
     out = link.parent
     work, obj = out / "src", out / "obj"
@@ -74,6 +77,7 @@ def build_qemu(ctx: BuildContext, *, sanitize: bool = False) -> dict[str, Any]:
         and stamp.get("digest") == digest
         and stamp.get("info") == info
         and binary.exists()
+        and all(t.exists() for t in tools)
         and ctx.qemu_src is None
         and work_tree_source(work) == src.record()
     ):
@@ -110,19 +114,22 @@ def build_qemu(ctx: BuildContext, *, sanitize: bool = False) -> dict[str, Any]:
         ctx.write_stamp(f"{name}-configure", {"args": args})
 
     step(f"QEMU{what}: build")
+    tool_names = [t.name for t in tools]
     run(
-        # the machine, and QEMU's C qtest of it (tests/models/test_c_qtest.py)
-        ["ninja", "-j", str(ctx.jobs), binary.name, "tests/qtest/tango4-test"],
+        # the machine, qemu-img (not sanitized), and QEMU's C qtest of the machine
+        # (tests/models/test_c_qtest.py)
+        ["ninja", "-j", str(ctx.jobs), binary.name, *tool_names, "tests/qtest/tango4-test"],
         cwd=obj,
         log=log,
         title="build QEMU",
         env=ctx.ccache_env(),
         ninja_progress=True,
     )
-    if not binary.exists():
-        raise BuildError(f"ninja succeeded but {binary} is missing", log=log)
-    if link.is_symlink() or link.exists():
-        link.unlink()
-    link.symlink_to(binary.relative_to(out))
+    for made in (link, *tools):
+        if not (obj / made.name).exists():
+            raise BuildError(f"ninja succeeded but {obj / made.name} is missing", log=log)
+        if made.is_symlink() or made.exists():
+            made.unlink()
+        made.symlink_to((obj / made.name).relative_to(out))
     ctx.write_stamp(name, {"digest": digest, "info": info})
     return info

@@ -11,16 +11,19 @@ guest's vmlinux and prints every CPU's backtrace: the CPU that wrote the
 route register is in the DMA driver's tear-down.
 
 With --rr DIR the cell runs as a batch cell under QEMU's record/replay
-instead (tangolab.trace.replay: one vCPU, no gdb): recorded into
-DIR/cell.rr, replayed from the same initial NAND image, and the two runs'
-console output, QEMU trace (virtual times included), bytes dropped and
-final NAND image compared.
+instead (tangolab.trace.replay: one vCPU): recorded into DIR with a VM
+snapshot at its start (the NAND behind a qcow2 overlay), replayed once, and
+the two runs' console output, QEMU trace (virtual times included), bytes
+dropped and final NAND image compared. --replay DIR replays a recording up
+to the loss and opens gdb-multiarch on it, able to run backwards
+(tangolab.trace.reverse); with --reverse, gdb runs the walkthrough itself:
+backtrace at the loss, `reverse-continue` to a breakpoint on the tear-down,
+backtrace there.
 """
 
 from __future__ import annotations
 
 import argparse
-import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -42,12 +45,12 @@ from tangolab.experiment.cells import (
 from tangolab.experiment.report import fmt_latency
 from tangolab.nand.layout import Geometry
 from tangolab.paths import build_dir
+from tangolab.trace.reverse import GDB, TEARDOWN, gdb_path
 
 from .options import latency, seed
 from .trace import pages, policies
 
 DROP_EVENT = "TANGO4_SBOX_DROP"
-GDB = "gdb-multiarch"
 
 
 class DebugError(TangolabError):
@@ -63,11 +66,8 @@ def vmlinux_path(build: Path) -> Path:
 
 def gdb_backtraces(vmlinux: Path, port: int, timeout: float = 120.0) -> str:
     """Every CPU's backtrace of the stopped guest, from gdb in batch mode."""
-    gdb = shutil.which(GDB)
-    if gdb is None:
-        raise DebugError(f"{GDB} not found: install the Debian package {GDB}")
     argv = [
-        gdb, "-q", "-batch", "-nx",
+        gdb_path(), "-q", "-batch", "-nx",
         "-ex", "set pagination off",
         "-ex", "set confirm off",
         "-ex", f"target remote 127.0.0.1:{port}",
@@ -98,23 +98,79 @@ def wait_for_drop(m: Any, timeout: float) -> dict[str, Any] | None:
     return None
 
 
-def cmd_rr(spec: CellSpec, out: Path, con: Console) -> int:
+def cmd_rr(spec: CellSpec, out: Path, nand: Path | None, con: Console) -> int:
     from tangolab.trace.replay import record_and_replay, same
 
     con.print(
         f"recording {spec.pages} page(s) under {spec.policy} at {fmt_latency(spec.latency_ns)} "
         f"(seed {spec.seed}, one vCPU) into {out}/cell.rr, then replaying it ..."
     )
-    rec, rep = record_and_replay(spec, out)
+    t0 = time.monotonic()
+    rec, rep = record_and_replay(spec, out, nand)
     con.print(
         f"bytes dropped: record {rec.bytes_dropped}, replay {rep.bytes_dropped}; "
-        f"QEMU trace events: {len(rec.events)}, {len(rep.events)}"
+        f"QEMU trace events: {len(rec.events)}, {len(rep.events)} "
+        f"({time.monotonic() - t0:.0f} s)"
     )
     diff = same(rec, rep)
     for what, ok in diff.items():
         con.print(f"  {what}: {'identical' if ok else '[red]DIFFERENT[/]'}")
     if not all(diff.values()):
         raise DebugError(f"the replay differs from the record (see {out})")
+    if rec.bytes_dropped:
+        con.print(f"debug it backwards: tangolab debug --replay {out} [--reverse]")
+    return 0
+
+
+def cmd_replay(args: argparse.Namespace, con: Console) -> int:
+    from tangolab.ssh import free_port
+    from tangolab.trace.replay import Recording, boot_artifacts, replay_to_loss
+    from tangolab.trace.reverse import interactive, reverse_to
+
+    build = build_dir()
+    rec = Recording.load(Path(args.replay), boot_artifacts())
+    vmlinux = vmlinux_path(build)
+    if args.reverse:
+        gdb_path()  # before the replay starts
+    port = free_port()
+    spec = rec.spec
+    con.print(
+        f"replaying {rec.dir} ({spec.pages} page(s) under {spec.policy} at "
+        f"{fmt_latency(spec.latency_ns)}, seed {spec.seed}) to the loss, gdbstub on "
+        f"127.0.0.1:{port} ..."
+    )
+    with replay_to_loss(rec, port, args.timeout) as (m, drop):
+        icount = m.qmp("query-replay").get("icount")
+        con.print(
+            f"[bold red]{DROP_EVENT}[/]: {drop['bytes']} bytes in flight from sbox port "
+            f"{drop['src']} to port {drop['dst']} lost ({drop['reason']}) at virtual time "
+            f"{drop['vtime-ns']} ns, instruction {icount}; replay paused"
+        )
+        if not args.reverse:
+            con.print(
+                f"{GDB} on {vmlinux}, breakpoint on {args.breakpoint}: `reverse-continue` "
+                "goes back to it, `reverse-stepi` one instruction back; each replays the "
+                "recording from its start (seconds). Reverse steps count instructions and "
+                "taking an interrupt counts none: `reverse-stepi` from an interrupt vector "
+                "lands one instruction before the point where the interrupt was taken."
+            )
+            return interactive(vmlinux, port, args.breakpoint)
+        con.print(f"{GDB}: backtrace, break {args.breakpoint}, reverse-continue, backtrace ...")
+        t0 = time.monotonic()
+        rev = reverse_to(vmlinux, port, args.breakpoint)
+        took = time.monotonic() - t0
+    con.print(f"at the loss (instruction {rev.loss.icount}):")
+    print(rev.loss.backtrace, flush=True)
+    if not rev.hit:
+        raise DebugError(
+            f"reverse-continue found no call of {args.breakpoint} before the loss: it ran back "
+            f"to the start of the recording (instruction {rev.stop.icount})"
+        )
+    con.print(
+        f"reverse-continue ({took:.0f} s) stopped at {args.breakpoint}, instruction "
+        f"{rev.stop.icount}, {rev.loss.icount - rev.stop.icount} instructions before the loss:"
+    )
+    print(rev.stop.backtrace, flush=True)
     return 0
 
 
@@ -125,6 +181,14 @@ def cmd_debug(args: argparse.Namespace) -> int:
     con = Console(highlight=False)
     if len(args.policy) != 1:
         raise UsageError("tangolab debug takes one policy")
+    if args.rr is not None and args.replay is not None:
+        raise UsageError("--rr records, --replay replays: give one of them")
+    if args.reverse and args.replay is None:
+        raise UsageError("--reverse runs gdb on a replay: give --replay DIR")
+    if args.nand is not None and args.rr is None:
+        raise UsageError("--nand is the image a recording starts from: give --rr DIR")
+    if args.replay is not None:
+        return cmd_replay(args, con)
     if args.rr is not None:
         spec = with_defaults(
             CellSpec(
@@ -132,7 +196,7 @@ def cmd_debug(args: argparse.Namespace) -> int:
             ),
             0.5,
         )
-        return cmd_rr(spec, Path(args.rr), con)
+        return cmd_rr(spec, Path(args.rr), args.nand, con)
     vmlinux = vmlinux_path(build_dir())
     spec = with_defaults(
         CellSpec(policy=args.policy[0], latency_ns=args.latency, seed=args.seed, pages=args.pages),
@@ -205,6 +269,29 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--rr",
         metavar="DIR",
-        help="record the cell with QEMU record/replay into DIR and replay it (no gdb)",
+        help="record the cell with QEMU record/replay into DIR and replay it (compared)",
+    )
+    p.add_argument(
+        "--nand",
+        type=Path,
+        metavar="IMG",
+        help="with --rr: the raw NAND image the cell starts from (only read; default erased)",
+    )
+    p.add_argument(
+        "--replay",
+        metavar="DIR",
+        help="replay the recording in DIR to the loss and open gdb, able to reverse",
+    )
+    p.add_argument(
+        "--reverse",
+        action="store_true",
+        help="with --replay: gdb runs reverse-continue to --break itself, prints both backtraces",
+    )
+    p.add_argument(
+        "--break",
+        dest="breakpoint",
+        default=TEARDOWN,
+        metavar="FUNC",
+        help=f"the breakpoint for --replay ({TEARDOWN}, the DMA driver's tear-down)",
     )
     p.set_defaults(func=cmd_debug)
