@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from typing import Any
 
 from tangolab.build.artifacts import BOOT
@@ -59,6 +60,10 @@ def _count(text: str) -> int:
     return value
 
 
+def _load(values: tuple[float, float, float]) -> str:
+    return "/".join(f"{x:.2f}" for x in values)
+
+
 def _number(value: float) -> str:
     return f"{value:,.0f}" if value >= 100 else f"{value:.3f}"
 
@@ -88,8 +93,11 @@ def table(rows: list[Row]) -> str:
 def cmd_bench_nand(args: argparse.Namespace) -> int:
     art = artifacts_from_args(args, build_dir())
     art.check(*BOOT)
+    load = os.getloadavg()
     with Machine(art, scratch_nand=CHIP.blocks, boot_timeout=args.timeout) as m:
         results = measure(m, args.runs, args.size, args.speedtest_count, args.timeout)
+    # the figures depend on what else the host runs meanwhile
+    results["host"] = {"cpus": os.cpu_count(), "load_before": load, "load_after": os.getloadavg()}
     rows = summarize(results["runs"])
     results["medians"] = [
         {"figure": r.label, "tango4": r.tango4, "nandsim": r.nandsim, "ratio": r.ratio}
@@ -108,6 +116,9 @@ def cmd_bench_nand(args: argparse.Namespace) -> int:
         f"round trip of {format_size(args.size)} (data verified); QEMU CPU = utime+stime "
         "of all QEMU threads"
     )
+    host = results["host"]
+    before, after = (_load(host[k]) for k in ("load_before", "load_after"))
+    print(f"host: {host['cpus']} CPUs, load average (1/5/15 min) {before} before, {after} after")
     print(table(rows))
     return 0
 
