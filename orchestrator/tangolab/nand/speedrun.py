@@ -4,11 +4,12 @@
 against the kernel's nandsim, loaded with the tango4 chip's ID bytes, in one
 booted machine.
 
-`prepare` loads nandsim and checks that both devices have the same
-geometry; `speedtest` runs `mtd_speedtest` on one; `roundtrip` times
-``flash_erase``, ``nandwrite`` and ``nanddump`` of the same random data on
-one, in host wall seconds and QEMU CPU seconds, and checks the dumped data.
-Both devices are used from their first block: the same region on each.
+`measure` does it all: `prepare` loads nandsim and checks that both
+devices have the same geometry; then, each run, `speedtest` runs
+`mtd_speedtest` on each and `roundtrip` times ``flash_erase``, ``nandwrite``
+and ``nanddump`` of fresh random data on each, in host wall seconds and
+QEMU CPU seconds, and checks the dumped data. Both devices are used from
+their first block: the same region on each.
 """
 
 from __future__ import annotations
@@ -107,7 +108,14 @@ def prepare(m: Machine) -> dict[str, Flash]:
         raise BenchError(f"the DMA tear-down policy is {policy!r}, not client")
     tango4 = _flash(m, "tango4", _find(_mtd_names(m), TANGO4_MTD_NAME, "tango4"))
     ids = ",".join(f"0x{b:02x}" for b in TANGO4_ID_BYTES)
-    _run(m, f"modprobe nandsim id_bytes={ids}", 120)
+    res = m.run(f"modprobe nandsim id_bytes={ids}", timeout=120)
+    if res.status != 0 and "not found" in res.output:
+        raise BenchError(
+            "the guest kernel has no nandsim module: rebuild it with `tangolab build all` "
+            "(guest/config/tango4.config has CONFIG_MTD_NAND_NANDSIM=m)"
+        )
+    if res.status != 0:
+        raise BenchError(f"modprobe nandsim failed ({res.status}): {res.output[-500:]}")
     nandsim = _flash(m, "nandsim", _find(_mtd_names(m), NANDSIM_MTD_NAME, "nandsim"))
     check_same_geometry(tango4.geometry, nandsim.geometry)
     return {"tango4": tango4, "nandsim": nandsim}
