@@ -470,12 +470,20 @@ class SerialConsole:
         except MachineError:
             return False
 
-    def run(self, cmd: str, timeout: float = 60.0) -> CommandResult:
+    def run(
+        self,
+        cmd: str,
+        timeout: float = 60.0,
+        *,
+        marks: Callable[[str], None] | None = None,
+    ) -> CommandResult:
         """Run `cmd` in the guest shell; its exit status and output.
 
         The command line is ``printf BEGIN; eval 'CMD'; printf END:$?``, where
         the markers are split in the typed text so the shell's echo of the line
         never matches them. Output between the markers is the command's.
+        `marks` is called with "begin" and "end" as each marker arrives: the
+        moments the command starts and ends, without the typing and the prompt.
         """
         if not cmd.strip():
             raise UsageError("empty guest command")
@@ -494,7 +502,15 @@ class SerialConsole:
         deadline = time.monotonic() + timeout
         begin = re.compile(b"TLB" + token.encode() + rb"\r*\n")
         end = re.compile(b"TLE" + token.encode() + rb":(\d+)\r*\n")
-        if self._expect(begin, timeout) and self._expect(end, deadline - time.monotonic()):
+        if self._expect(begin, timeout):
+            if marks is not None:
+                marks("begin")
+            finished = self._expect(end, deadline - time.monotonic())
+        else:
+            finished = False
+        if finished:
+            if marks is not None:
+                marks("end")
             match = self.child.match
             status = int(match.group(1))
             output = normalize_output(bytes(self.child.before))

@@ -36,7 +36,7 @@ import shutil
 import tempfile
 import time
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
@@ -521,15 +521,24 @@ class Machine:
 
     # --- guest commands --------------------------------------------------------
 
-    def run(self, cmd: str, timeout: float = 60.0, *, check: bool = False) -> CommandResult:
+    def run(
+        self,
+        cmd: str,
+        timeout: float = 60.0,
+        *,
+        check: bool = False,
+        marks: Callable[[str], None] | None = None,
+    ) -> CommandResult:
         """Run `cmd` in the guest shell on the serial console.
 
         Returns (status, output); output is what the command printed (stdout
         and stderr, plus any kernel messages printed meanwhile), without the
         echo of the command line and without the prompt. With `check`, a
-        non-zero status raises GuestCommandError.
+        non-zero status raises GuestCommandError. `marks` is called with
+        "begin" and "end" when the command starts and ends in the guest (as
+        the console shows it; tangolab.nand.speedrun times steps with it).
         """
-        result = self._require_console().run(cmd, timeout)
+        result = self._require_console().run(cmd, timeout, marks=marks)
         if check and result.status != 0:
             raise GuestCommandError(cmd, result.status, result.output)
         return result

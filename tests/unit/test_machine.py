@@ -80,6 +80,25 @@ def test_run_many_commands_and_large_output(fake_build: Path) -> None:
         assert out.splitlines() == [str(i) for i in range(1, 20001)]
 
 
+def test_run_marks_the_command_alone(fake_build: Path) -> None:
+    """`marks` sees "begin" and "end" around the command's own time only
+    (tangolab.nand.speedrun times the benchmark's steps with it)."""
+    with machine(fake_build) as m:
+        seen: list[tuple[str, float]] = []
+        t0 = time.monotonic()
+        res = m.run("sleep 0.5; echo done", marks=lambda w: seen.append((w, time.monotonic())))
+        assert res == (0, "done\n")
+        t1 = time.monotonic()
+        assert [w for w, _ in seen] == ["begin", "end"]
+        (_, begin), (_, end) = seen
+        assert t0 <= begin < end <= t1
+        assert 0.5 <= end - begin < 2.0
+        late: list[str] = []
+        with pytest.raises(CommandTimeout):
+            m.run("sleep 30", timeout=1.0, marks=late.append)
+        assert late == ["begin"]
+
+
 def test_run_check_raises(fake_build: Path) -> None:
     with machine(fake_build) as m, pytest.raises(GuestCommandError) as e:
         m.run("echo nope; (exit 9)", check=True)

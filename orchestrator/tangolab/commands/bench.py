@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Copyright (c) 2026 tangolab developers
-"""`tangolab bench boot`: boot-to-userspace wall time, tango4 against virt.
+"""`tangolab bench boot`: boot-to-userspace wall time, tango4 against virt
+(and the benchmarks' shared options; `bench nand` is in bench_nand).
 
 The same kernel and initramfs boot on the tango4 machine and on QEMU's
 virt machine (Cortex-A15, GICv2, PL011) in the same run; the figures and
@@ -115,21 +116,29 @@ def cmd_bench_boot(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(sub: Any) -> None:
-    p = sub.add_parser("bench", help="benchmarks that print figures")
-    bsub = p.add_subparsers(dest="bench", metavar="BENCH", required=True)
-    b = bsub.add_parser("boot", help="boot-to-userspace time, tango4 vs virt")
-    b.add_argument(
+def add_runs_option(p: argparse.ArgumentParser, what: str) -> None:
+    """``--runs N`` (1..20, default 3) of a benchmark."""
+    p.add_argument(
         "--runs",
         type=int,
         default=3,
         choices=range(1, 21),
         metavar="N",
-        help="boots per machine (3)",
+        help=f"{what} (3)",
     )
+
+
+def register(sub: Any) -> None:
+    from tangolab.commands import bench_nand
+
+    p = sub.add_parser("bench", help="benchmarks that print figures")
+    bsub = p.add_subparsers(dest="bench", metavar="BENCH", required=True)
+    b = bsub.add_parser("boot", help="boot-to-userspace time, tango4 vs virt")
+    add_runs_option(b, "boots per machine")
     b.add_argument(
         "--timeout", type=positive_float, default=120.0, metavar="S", help="per boot (120 s)"
     )
     b.add_argument("--json", action="store_true")
     add_artifact_options(b)
     b.set_defaults(func=cmd_bench_boot)
+    bench_nand.register(bsub)
