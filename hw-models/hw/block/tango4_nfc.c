@@ -651,9 +651,14 @@ static void tango4_nfc_reg_write(void *opaque, hwaddr addr, uint64_t value,
                       "tango4-nfc: write to read-only register 0x%02"
                       HWADDR_PRIx "\n", addr);
         break;
-    case R_FLASH_CMD:
+    case R_FLASH_CMD: {
+        /* bytes with no latency move within the write */
+        bool held = tango4_sbox_hold(s->sbox);
+
         tango4_nfc_flash_cmd(s, value);
+        tango4_sbox_release(s->sbox, held);
         break;
+    }
     default:
         s->regs[addr >> 2] = value;
         break;

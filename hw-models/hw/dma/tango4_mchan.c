@@ -468,9 +468,14 @@ static void mchan_write(void *opaque, hwaddr addr, uint64_t val,
             s->addr2 = val;
         }
         break;
-    case A_CMD:
+    case A_CMD: {
+        /* bytes with no latency move within the write */
+        bool held = tango4_sbox_hold(s->sbox);
+
         mchan_command(s, val);
+        tango4_sbox_release(s->sbox, held);
         break;
+    }
     default:
         qemu_log_mask(LOG_GUEST_ERROR,
                       "tango4-mchan %s: write 0x%" PRIx64 " to unknown offset "

@@ -147,6 +147,10 @@ static void sbox_arm_timer(Tango4SboxState *s)
 
 static void sbox_kick(Tango4SboxState *s)
 {
+    if (s->running) {
+        /* sbox_run() goes round again, or sets the timer when it ends */
+        return;
+    }
     timer_mod_ns(s->timer, qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL));
 }
 
@@ -293,6 +297,23 @@ static void sbox_timer_cb(void *opaque)
 void tango4_sbox_catch_up(Tango4SboxState *s)
 {
     sbox_run(s);
+}
+
+bool tango4_sbox_hold(Tango4SboxState *s)
+{
+    if (s->running) {
+        return false;
+    }
+    s->running = true;
+    return true;
+}
+
+void tango4_sbox_release(Tango4SboxState *s, bool held)
+{
+    if (held) {
+        s->running = false;
+        sbox_run(s);
+    }
 }
 
 void tango4_sbox_src_wait(Tango4SboxState *s, unsigned port)

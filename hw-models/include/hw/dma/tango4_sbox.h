@@ -208,6 +208,19 @@ void tango4_sbox_dst_ready(Tango4SboxState *s, unsigned port);
  */
 void tango4_sbox_catch_up(Tango4SboxState *s);
 
+/*
+ * For a device register write that starts moving bytes: between
+ * tango4_sbox_hold() and tango4_sbox_release() the box's timer is left
+ * alone, and the release delivers at once, at the current virtual time,
+ * what has arrived (as tango4_sbox_catch_up()) and arms the timer for
+ * what has not. Bytes with no latency thus move within the write instead
+ * of from the timer a moment later at the same virtual time, without a
+ * main-loop wake-up. Pass what tango4_sbox_hold() returned to the release;
+ * inside the box (a callback) the hold does nothing.
+ */
+bool tango4_sbox_hold(Tango4SboxState *s);
+void tango4_sbox_release(Tango4SboxState *s, bool held);
+
 /* The source port routed to destination @port, 0 if none (or held). */
 unsigned tango4_sbox_route_src(Tango4SboxState *s, unsigned port);
 

@@ -46,7 +46,8 @@
  * One ECC page access follows the controller's flow: abort a command
  * the controller is still busy with (it should not be), map the buffer and
  * prepare the DMA transfer, write the chip's configuration (TIMING1,
- * TIMING2, XFER_CFG, PKT_0_CFG, PKT_N_CFG, BB_CFG), hand the NAND bus to
+ * TIMING2, XFER_CFG, PKT_0_CFG, PKT_N_CFG, BB_CFG) if the registers do not
+ * hold it already (another chip, or new timings), hand the NAND bus to
  * the NFC (PAD_MODE), write the metadata (programs), the page address and
  * FLASH_CMD, check that the controller took the command (it is busy and
  * did not refuse it), submit and issue the DMA transfer, wait for the end
@@ -213,6 +214,8 @@ struct tango_nfc {
 	unsigned long clk_rate;
 	struct dma_chan *chan;
 	struct completion dma_done;
+	/* The chip whose configuration the NFC registers hold, or NULL */
+	struct tango_chip *configured;
 	struct dmaengine_result dma_result;
 	struct list_head chips;
 	unsigned long assigned_cs;
@@ -392,6 +395,9 @@ static int tango_setup_interface(struct nand_chip *chip, int csline,
 
 	tc->timing1 = timing1;
 	tc->timing2 = timing2;
+	/* Written with the next page access */
+	if (nfc->configured == tc)
+		nfc->configured = NULL;
 
 	return 0;
 }
@@ -657,14 +663,22 @@ static int tango_nfc_abort(struct tango_nfc *nfc, const char *what, int page)
 	return tango_wait_iordy(nfc, TANGO_ABORT_IORDY_MS);
 }
 
+/*
+ * Loads the chip's configuration into the NFC registers, which keep it
+ * (an abort does not change them): only when they hold another chip's.
+ */
 static void tango_nfc_configure(struct tango_nfc *nfc, struct tango_chip *tc)
 {
+	if (nfc->configured == tc)
+		return;
+
 	writel(tc->timing1, nfc->reg_base + NFC_TIMING1);
 	writel(tc->timing2, nfc->reg_base + NFC_TIMING2);
 	writel(tc->xfer_cfg, nfc->reg_base + NFC_XFER_CFG);
 	writel(tc->pkt_0_cfg, nfc->reg_base + NFC_PKT_0_CFG);
 	writel(tc->pkt_n_cfg, nfc->reg_base + NFC_PKT_N_CFG);
 	writel(tc->bb_cfg, nfc->reg_base + NFC_BB_CFG);
+	nfc->configured = tc;
 }
 
 /*
@@ -1174,7 +1188,11 @@ static int tango_attach_chip(struct nand_chip *chip)
 
 static void tango_detach_chip(struct nand_chip *chip)
 {
+	struct tango_nfc *nfc = to_tango_nfc(chip->controller);
 	struct tango_chip *tc = to_tango_chip(chip);
+
+	if (nfc->configured == tc)
+		nfc->configured = NULL;
 
 	kfree(tc->view_buf);
 	kfree(tc->phys_buf);
