@@ -121,16 +121,18 @@ def clients(tango_machine: Machine, tango_nand_image: Path) -> Clients:
     return Clients(tango_machine, tango_nand_image)
 
 
+@pytest.fixture(scope="class")
+def class_clients(tango_machine_class: Machine) -> Clients:
+    assert tango_machine_class.nand is not None
+    return Clients(tango_machine_class, tango_machine_class.nand)
+
+
 class TestSharedChannels:
     """`client`, then `irq`, in one boot: neither binds a channel."""
 
-    @pytest.fixture(scope="class")
-    def clients(self, tango_machine_class: Machine) -> Clients:
-        assert tango_machine_class.nand is not None
-        return Clients(tango_machine_class, tango_machine_class.nand)
-
     @pytest.mark.parametrize("policy", ["client", "irq"])
-    def test_shared_channels_serve_both_clients(self, clients: Clients, policy: str) -> None:
+    def test_shared_channels_serve_both_clients(self, class_clients: Clients, policy: str) -> None:
+        clients = class_clients
         before = clients.loopback_bytes()
         moved = 0
         for seed, length in ((1, 1), (2, 4096), (3, 8192)):
