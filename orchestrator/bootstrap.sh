@@ -95,6 +95,10 @@ demo)
 	;;
 test)
 	tangolab build all
-	exec python -m pytest tests "$@"
+	# on every core (pytest-xdist); a class's tests, and a module's outside
+	# a class, on one worker (they may share a booted machine); the tests
+	# that build the kernel (marker kernel_build) are CI's `patches check`
+	# step (.ci/run)
+	exec python -m pytest -n auto --dist loadscope -m "not kernel_build" tests "$@"
 	;;
 esac

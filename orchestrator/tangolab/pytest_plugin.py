@@ -51,10 +51,12 @@ Fixtures:
 ``tango_machine``
     a booted `tangolab.machine.Machine` with that image on chip select 0
     (one per test); ``tango_machine_module`` is one per module (its marker
-    comes from the module's ``pytestmark``, its image from a module tmp dir).
+    comes from the module's ``pytestmark``, its image from a module tmp dir);
+    ``tango_machine_class`` one per test class (marker: the class's, then the
+    module's; a function outside a class has its own).
 ``tango_qmp``
-    the machine's ``qmp(command, arguments)`` (of ``tango_machine_module`` if
-    the test uses that one, else of ``tango_machine``).
+    the machine's ``qmp(command, arguments)`` (of ``tango_machine_module`` or
+    ``tango_machine_class`` if the test uses one, else of ``tango_machine``).
 ``tango_faults``
     a `tangolab.faults.Faults` on the same machine.
 
@@ -474,6 +476,23 @@ def tango_machine(
         _finish(machine, request.config)
 
 
+def _shared_machine(
+    request: pytest.FixtureRequest,
+    artifacts: Artifacts,
+    build: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Machine]:
+    """A machine for the fixture's scope (`request.node`: module or class),
+    configured by that node's markers, with a fresh image in a tmp dir."""
+    cfg = machine_config(request.node, request.config)
+    image = _new_image(tmp_path_factory.mktemp("tango-nand") / "nand.img", cfg)
+    machine = _start(cfg, artifacts, build, image, request.node.nodeid)
+    try:
+        yield machine
+    finally:
+        _finish(machine, request.config)
+
+
 @pytest.fixture(scope="module")
 def tango_machine_module(
     request: pytest.FixtureRequest,
@@ -482,20 +501,25 @@ def tango_machine_module(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Machine]:
     """One booted tango4 machine for the whole module (marker: the module's pytestmark)."""
-    cfg = machine_config(request.node, request.config)
-    image = _new_image(tmp_path_factory.mktemp("tango-nand") / "nand.img", cfg)
-    machine = _start(cfg, tangolab_artifacts, tangolab_build, image, request.node.nodeid)
-    try:
-        yield machine
-    finally:
-        _finish(machine, request.config)
+    yield from _shared_machine(request, tangolab_artifacts, tangolab_build, tmp_path_factory)
+
+
+@pytest.fixture(scope="class")
+def tango_machine_class(
+    request: pytest.FixtureRequest,
+    tangolab_artifacts: Artifacts,
+    tangolab_build: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Machine]:
+    """One booted tango4 machine per test class (marker: the class's, then the
+    module's); a function outside a class has its own."""
+    yield from _shared_machine(request, tangolab_artifacts, tangolab_build, tmp_path_factory)
 
 
 def _the_machine(request: pytest.FixtureRequest) -> Machine:
-    module = "tango_machine_module" in request.fixturenames
-    machine: Machine = request.getfixturevalue(
-        "tango_machine_module" if module else "tango_machine"
-    )
+    shared = ("tango_machine_module", "tango_machine_class")
+    name = next((n for n in shared if n in request.fixturenames), "tango_machine")
+    machine: Machine = request.getfixturevalue(name)
     return machine
 
 

@@ -24,7 +24,10 @@ pytestmark = pytest.mark.tangolab(blocks=BLOCKS, icount=4)
 
 
 class Cells:
-    """Runs cells on one booted machine, each on a fresh block."""
+    """Runs cells on one booted machine, each on a fresh block: `measure`
+    sets the tear-down policy, its delay and the route latency at run time,
+    so one boot serves every cell of a class (or of the module's functions);
+    the fresh boots are `test_losses_are_seeded_and_repeatable`'s."""
 
     def __init__(self, machine: Machine, image: Path) -> None:
         self.m = machine
@@ -40,6 +43,7 @@ class Cells:
         pages: int = PAGES,
         jitter: str = "exponential",
     ) -> CellResult:
+        assert self.block < BLOCKS, "the machine's NAND has no fresh block left"
         start = self.block * GEO.pages_per_block
         self.block += 1
         spec = CellSpec(
@@ -53,9 +57,10 @@ class Cells:
         return measure(self.m, spec, self.image, LAYOUT, start)
 
 
-@pytest.fixture
-def cells(tango_machine: Machine, tango_nand_image: Path) -> Cells:
-    return Cells(tango_machine, tango_nand_image)
+@pytest.fixture(scope="class")
+def cells(tango_machine_class: Machine) -> Cells:
+    assert tango_machine_class.nand is not None
+    return Cells(tango_machine_class, tango_machine_class.nand)
 
 
 def intact(c: CellResult) -> bool:
@@ -90,38 +95,38 @@ def check_irq_loses_then_recovers(cells: Cells, latency_ns: int) -> None:
     assert cells.run("client", latency_ns).intact == PAGES
 
 
-def test_client_policy_never_loses(cells: Cells) -> None:
-    check_client_never_loses(cells)
+class TestIcount:
+    """Under the module's -icount 4, one boot for the whole class."""
 
+    def test_client_policy_never_loses(self, cells: Cells) -> None:
+        check_client_never_loses(cells)
 
-def test_irq_policy_loses_data_in_flight_then_recovers(cells: Cells) -> None:
-    check_irq_loses_then_recovers(cells, 100_000)
+    def test_irq_policy_loses_data_in_flight_then_recovers(self, cells: Cells) -> None:
+        check_irq_loses_then_recovers(cells, 100_000)
 
+    def test_delay_policy_survives_only_below_its_delay(self, cells: Cells) -> None:
+        cells.m.run(f"echo 100 > {DELAY_PARAM}", timeout=30, check=True)
+        below = cells.run("delay", 20_000, jitter="none")
+        assert intact(below), below
+        above = cells.run("delay", 500_000)
+        assert above.bytes_dropped > 0, above
+        assert above.failed > 0, above
 
-def test_delay_policy_survives_only_below_its_delay(cells: Cells) -> None:
-    cells.m.run(f"echo 100 > {DELAY_PARAM}", timeout=30, check=True)
-    below = cells.run("delay", 20_000, jitter="none")
-    assert intact(below), below
-    above = cells.run("delay", 500_000)
-    assert above.bytes_dropped > 0, above
-    assert above.failed > 0, above
-
-
-def test_callback_policies_through_the_test_layer(cells: Cells) -> None:
-    """The reply of the thread (the client's callback waits for its device)
-    and the reporter's idea (the callback runs in the interrupt, before the
-    tear-down), with the NAND driver's test-layer callback_wait: the first
-    waits in atomic context and still loses, the second waits there and
-    loses nothing; the hook needs no atomic wait at all."""
-    late = cells.run("callback", 100_000)
-    assert late.failed > 0 and late.bytes_dropped > 0, late
-    assert late.atomic_wait_us > 0, late
-    early = cells.run("irq-callback", 100_000)
-    assert intact(early), early
-    assert early.atomic_wait_us > 0, early
-    hook = cells.run("client", 100_000)
-    assert intact(hook), hook
-    assert hook.atomic_wait_us == 0, hook
+    def test_callback_policies_through_the_test_layer(self, cells: Cells) -> None:
+        """The reply of the thread (the client's callback waits for its device)
+        and the reporter's idea (the callback runs in the interrupt, before the
+        tear-down), with the NAND driver's test-layer callback_wait: the first
+        waits in atomic context and still loses, the second waits there and
+        loses nothing; the hook needs no atomic wait at all."""
+        late = cells.run("callback", 100_000)
+        assert late.failed > 0 and late.bytes_dropped > 0, late
+        assert late.atomic_wait_us > 0, late
+        early = cells.run("irq-callback", 100_000)
+        assert intact(early), early
+        assert early.atomic_wait_us > 0, early
+        hook = cells.run("client", 100_000)
+        assert intact(hook), hook
+        assert hook.atomic_wait_us == 0, hook
 
 
 def test_losses_are_seeded_and_repeatable() -> None:
@@ -147,8 +152,9 @@ def test_losses_are_seeded_and_repeatable() -> None:
 
 @pytest.mark.tangolab(icount=None)
 class TestRealTime:
-    """The same without -icount: the models catch up on virtual time, so the
-    fixed driver loses nothing and the original still loses."""
+    """The same without -icount (one boot for the class): the models catch up
+    on virtual time, so the fixed driver loses nothing and the original still
+    loses."""
 
     def test_client_policy_never_loses(self, cells: Cells) -> None:
         check_client_never_loses(cells)

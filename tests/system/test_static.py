@@ -121,17 +121,27 @@ def clients(tango_machine: Machine, tango_nand_image: Path) -> Clients:
     return Clients(tango_machine, tango_nand_image)
 
 
-@pytest.mark.parametrize("policy", ["client", "irq"])
-def test_shared_channels_serve_both_clients(clients: Clients, policy: str) -> None:
-    before = clients.loopback_bytes()
-    moved = 0
-    for seed, length in ((1, 1), (2, 4096), (3, 8192)):
-        cell = clients.nand(policy, seed)
-        assert intact(cell), cell
-        assert clients.loopback(length) == (0, f"ok len={length}")
-        moved += length
-    assert clients.loopback_bytes() - before == moved
-    assert not any(c.bound for c in clients.stats())
+@pytest.fixture(scope="class")
+def class_clients(tango_machine_class: Machine) -> Clients:
+    assert tango_machine_class.nand is not None
+    return Clients(tango_machine_class, tango_machine_class.nand)
+
+
+class TestSharedChannels:
+    """`client`, then `irq`, in one boot: neither binds a channel."""
+
+    @pytest.mark.parametrize("policy", ["client", "irq"])
+    def test_shared_channels_serve_both_clients(self, class_clients: Clients, policy: str) -> None:
+        clients = class_clients
+        before = clients.loopback_bytes()
+        moved = 0
+        for seed, length in ((1, 1), (2, 4096), (3, 8192)):
+            cell = clients.nand(policy, seed)
+            assert intact(cell), cell
+            assert clients.loopback(length) == (0, f"ok len={length}")
+            moved += length
+        assert clients.loopback_bytes() - before == moved
+        assert not any(c.bound for c in clients.stats())
 
 
 def test_static_gives_each_client_a_pair_for_good(clients: Clients) -> None:

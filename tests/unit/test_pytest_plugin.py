@@ -223,6 +223,50 @@ def test_module_machine_is_shared(
     assert run_dirs(fake_build) == []
 
 
+def test_class_machine_is_shared_per_class(
+    pytester: pytest.Pytester, inner: Callable[..., pytest.RunResult], fake_build: Path
+) -> None:
+    """One machine per class, with the class's marker over the module's; a
+    function outside a class has its own."""
+    pytester.makepyfile(
+        """
+        import pytest
+
+        pytestmark = pytest.mark.tangolab(blocks=8, append="quiet")
+        pids = {}
+
+        class TestOne:
+            def test_one(self, tango_machine_class, tango_qmp):
+                assert tango_qmp.__self__ is tango_machine_class
+                pids.setdefault("one", set()).add(tango_machine_class.pid)
+
+            def test_two(self, tango_machine_class, tango_faults):
+                pids.setdefault("one", set()).add(tango_machine_class.pid)
+                tango_faults.set_route_latency(7)
+                assert "onfi-nand.blocks=8" in tango_machine_class.command_line()
+
+        @pytest.mark.tangolab(blocks=16)
+        class TestOther:
+            def test_three(self, tango_machine_class):
+                pids.setdefault("other", set()).add(tango_machine_class.pid)
+                assert "onfi-nand.blocks=16" in tango_machine_class.command_line()
+                assert "quiet" in tango_machine_class.kernel_cmdline
+
+            def test_four(self, tango_machine_class):
+                pids.setdefault("other", set()).add(tango_machine_class.pid)
+
+        def test_outside(tango_machine_class):
+            pids.setdefault("outside", set()).add(tango_machine_class.pid)
+
+        def test_last():
+            assert [len(p) for p in pids.values()] == [1, 1, 1], pids
+            assert len(set.union(*pids.values())) == 3, pids
+        """
+    )
+    inner().assert_outcomes(passed=6)
+    assert run_dirs(fake_build) == []
+
+
 def test_configuration_from_options_and_markers(
     pytester: pytest.Pytester, inner: Callable[..., pytest.RunResult]
 ) -> None:
