@@ -18,6 +18,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -38,6 +39,12 @@ from tangolab.pytest_plugin import skip_or_fail
 FAKE_NINJA = """#!/bin/sh
 echo "ninja $*" >> "$FAKE_CALLS"
 . ./build.ninja
+if [ -n "$FAKE_MEET" ]; then  # wait (10 s at most) for the kernel's make to build
+    i=0
+    while [ ! -e "$FAKE_MEET/make" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
+    [ -e "$FAKE_MEET/make" ] || { echo "the kernel's make did not run meanwhile" >&2; exit 2; }
+    touch "$FAKE_MEET/ninja"
+fi
 if [ -n "$FAKE_FAIL" ]; then
     echo "[1/2] Compiling hw/tango.c"
     echo "hw/tango.c:1:1: error: $FAKE_FAIL" >&2
@@ -75,6 +82,15 @@ for t in targets:
         obj.mkdir(parents=True, exist_ok=True)
         (obj / ".config").write_text("CONFIG_ARM=y\\n")
     elif t == "zImage":
+        meet = __import__("os").environ.get("FAKE_MEET")
+        if meet:  # tell ninja, and wait (10 s at most) for it to be done
+            (pathlib.Path(meet) / "make").touch()
+            for _ in range(200):
+                if (pathlib.Path(meet) / "ninja").exists():
+                    break
+                __import__("time").sleep(0.05)
+            else:
+                sys.exit("ninja did not run meanwhile")
         boot = obj / "arch/arm/boot"
         boot.mkdir(parents=True, exist_ok=True)
         code = b"".join(p.read_bytes() for p in sorted((src / "drivers").rglob("*.c")))
@@ -209,6 +225,7 @@ class Lab:
         monkeypatch.setenv("PATH", f"{bindir}{os.pathsep}{os.environ['PATH']}")
         monkeypatch.setenv("FAKE_CALLS", str(self.calls))
         monkeypatch.delenv("FAKE_FAIL", raising=False)
+        monkeypatch.delenv("FAKE_MEET", raising=False)
         monkeypatch.delenv("TANGOLAB_QEMU_SRC", raising=False)
         monkeypatch.delenv("TANGOLAB_LINUX_SRC", raising=False)
         if shutil.which("arm-linux-gnueabihf-gcc") is None:
@@ -288,15 +305,44 @@ def test_build_all_writes_every_artifact_and_the_record(lab: Lab) -> None:
     assert record["rootfs"]["packages"] == ["busybox_1.37.0-1_armhf.deb"]
     assert load_artifacts(lab.build_dir).versions["kernel"]["version"] == "6.12.101"
     assert lab.apt.asked == [["busybox"]]
-    assert lab.take_calls() == [
+    calls = lab.take_calls()  # QEMU's and the kernel's, side by side
+    assert [c for c in calls if not c.startswith("make")] == [
         "configure " + " ".join(configure_args(lab.context())),
         "ninja qemu-system-arm qemu-img tests/qtest/tango4-test",
+    ]
+    assert [c for c in calls if c.startswith("make")] == [
         "make allnoconfig",
         "make olddefconfig",
         "make sigma/tango4-qemu.dtb",
         "make modules_install",
         "make kernelrelease",
     ]
+
+
+def test_qemu_and_the_kernel_compile_side_by_side(
+    lab: Lab, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # ninja waits for the kernel's make to be building and make for ninja:
+    # one after the other, each would give up after 10 s and fail
+    monkeypatch.setenv("FAKE_MEET", str(tmp_path))
+    build(["qemu", "kernel"], lab.context())
+    assert (tmp_path / "ninja").exists() and (tmp_path / "make").exists()
+
+
+def test_a_failing_build_stops_the_other(lab: Lab, monkeypatch: pytest.MonkeyPatch) -> None:
+    # QEMU fails while the kernel's make is building (and would wait 10 s)
+    monkeypatch.setenv("FAKE_MEET", str(lab.tmp))
+    monkeypatch.setenv("FAKE_FAIL", "expected ';' before '}' token")
+    t0 = time.monotonic()
+    with pytest.raises(BuildError) as e:
+        build(["all"], lab.context())
+    assert time.monotonic() - t0 < 8
+    assert e.value.message == "build QEMU failed (exit status 1)"
+    # stopped in the kernel's build (zImage modules dtb): no modules_install after it
+    assert lab.take_calls()[-1] == "make sigma/tango4-qemu.dtb"
+    assert read_record(lab.build_dir) == {}
+    build(["kernel"], lab.context())  # the next build runs its commands again
+    assert "kernel" in read_record(lab.build_dir)
 
 
 def test_initramfs_holds_userland_init_files_modules_and_key(lab: Lab) -> None:

@@ -5,13 +5,20 @@
 Each part is cached by the content of its inputs: nothing is rebuilt when
 its inputs did not change, and a change to one file rebuilds only what
 depends on it (ninja and make see only the files whose content changed).
+
+QEMU and the kernel build side by side, each fetching its sources and then
+compiling with --jobs jobs: the serial phases of one (fetch and unpack,
+configure, links, modpost) leave the cores to the other. The root file
+system follows the kernel (it holds the kernel's modules). When one build
+fails, the other is stopped and the first failure is the error.
 """
 
 from __future__ import annotations
 
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +30,7 @@ from .kernel import build_kernel
 from .qemu import build_qemu
 from .qemu import record_name as qemu_record_name
 from .rootfs import build_rootfs
-from .runner import BuildError, step
+from .runner import BuildError, shared_display, step, stop_all
 from .sources import kernel_version, user_source_tree
 
 TARGETS = ("qemu", "kernel", "rootfs", "all")
@@ -80,19 +87,40 @@ def build(
         raise UsageError("--sanitize builds QEMU: name the qemu target (or all)")
     done: dict[str, Any] = {}
     timings: dict[str, float] = {}
-    for part in PARTS:
-        if part not in wanted:
-            continue
-        t0 = time.monotonic()
-        if part == "qemu":
-            info = build_qemu(ctx, sanitize=sanitize)
-        elif part == "kernel":
-            info = build_kernel(ctx)
-        else:
-            info = build_rootfs(ctx, done["kernel"])
-        timings[part] = time.monotonic() - t0
-        done[part] = info
-        update_record(ctx.build, qemu_record_name(sanitize) if part == "qemu" else part, info)
-    summary = ", ".join(f"{k} {v:.0f}s" for k, v in timings.items())
-    step(f"build done ({summary}); artifacts in {ctx.build}")
+
+    def lane(parts: Sequence[str]) -> None:
+        """Build `parts` one after the other (each may need the one before)."""
+        for part in parts:
+            if part not in wanted:
+                continue
+            t0 = time.monotonic()
+            if part == "qemu":
+                info = build_qemu(ctx, sanitize=sanitize)
+            elif part == "kernel":
+                info = build_kernel(ctx)
+            else:
+                info = build_rootfs(ctx, done["kernel"])
+            timings[part] = time.monotonic() - t0
+            done[part] = info
+            update_record(ctx.build, qemu_record_name(sanitize) if part == "qemu" else part, info)
+
+    t0 = time.monotonic()
+    _side_by_side([lambda: lane(["qemu"]), lambda: lane(["kernel", "rootfs"])])
+    summary = ", ".join(f"{k} {timings[k]:.0f}s" for k in PARTS if k in timings)
+    step(f"build done in {time.monotonic() - t0:.0f}s ({summary}); artifacts in {ctx.build}")
     return done
+
+
+def _side_by_side(lanes: Sequence[Callable[[], None]]) -> None:
+    """Run the lanes in threads; when one fails, stop the others and raise
+    its error (the first failure)."""
+    with shared_display(), ThreadPoolExecutor(max_workers=len(lanes)) as pool:
+        futures: list[Future[None]] = [pool.submit(f) for f in lanes]
+        finished, pending = wait(futures, return_when=FIRST_EXCEPTION)
+        failed = [f for f in futures if f in finished and f.exception() is not None]
+        if failed:
+            stop_all()
+            wait(pending)
+            error = failed[0].exception()
+            assert error is not None
+            raise error

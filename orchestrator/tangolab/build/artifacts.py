@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -148,19 +149,25 @@ def _write_record(build_dir: Path, data: dict[str, Any]) -> None:
     tmp.replace(build_dir / ARTIFACTS_FILE)
 
 
+#: the parts build side by side (threads): one change of the record at a time
+_record_lock = threading.Lock()
+
+
 def update_record(build_dir: Path, part: str, info: dict[str, Any]) -> None:
     """Record a completed build of `part`."""
-    data = read_record(build_dir)
-    data[part] = info
-    _write_record(build_dir, data)
+    with _record_lock:
+        data = read_record(build_dir)
+        data[part] = info
+        _write_record(build_dir, data)
 
 
 def drop_record(build_dir: Path, part: str) -> None:
     """Forget `part`'s record: a build of it starts, its files will change."""
-    data = read_record(build_dir)
-    if part in data:
-        del data[part]
-        _write_record(build_dir, data)
+    with _record_lock:
+        data = read_record(build_dir)
+        if part in data:
+            del data[part]
+            _write_record(build_dir, data)
 
 
 def load_artifacts(build_dir: Path) -> Artifacts:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,14 +48,21 @@ class Upstreams:
         self.suite = suite
         self._mirror: Mirror | None = None
         self._src_repo: AptRepo | None = None
+        # QEMU's and the kernel's builds fetch side by side: one index update
+        self._lock = threading.RLock()
 
     @property
     def mirror(self) -> Mirror:
-        if self._mirror is None:
-            self._mirror = find_system_mirror()
-        return self._mirror
+        with self._lock:
+            if self._mirror is None:
+                self._mirror = find_system_mirror()
+            return self._mirror
 
     def source_repo(self) -> AptRepo:
+        with self._lock:
+            return self._source_repo()
+
+    def _source_repo(self) -> AptRepo:
         if self._src_repo is None:
             repo = AptRepo(
                 self.cache / "apt" / f"{self.suite}-src",
