@@ -524,3 +524,30 @@ def test_sanitize_builds_its_own_qemu_beside_the_normal_one(lab: Lab) -> None:
     assert b"model v2" not in normal.read_bytes()
     with pytest.raises(UsageError, match="--sanitize builds QEMU: name the qemu target"):
         build(["kernel"], lab.context(), sanitize=True)
+
+
+def test_the_build_threads_share_one_upstreams(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # QEMU's and the kernel's builds ask for it at the same moment on a
+    # fresh cache: two would run two apt index updates into one directory
+    import threading
+
+    import tangolab.build.context as context
+
+    made: list[object] = []
+
+    class SlowUpstreams:
+        def __init__(self, cache: Path, log: Path) -> None:
+            time.sleep(0.2)
+            made.append(self)
+
+    monkeypatch.setattr(context, "Upstreams", SlowUpstreams)
+    ctx = BuildContext(repo=tmp_path, build=tmp_path / "build", cache=tmp_path / "cache")
+    got: list[object] = []
+    threads = [threading.Thread(target=lambda: got.append(ctx.upstreams)) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(made) == 1 and all(g is made[0] for g in got)

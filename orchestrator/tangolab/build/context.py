@@ -8,6 +8,7 @@ import hashlib
 import json
 import os
 import shutil
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,11 @@ class BuildContext:
     linux_src: Path | None = None
     jobs: int = field(default_factory=lambda: os.cpu_count() or 1)
     _upstreams: Upstreams | None = None
+    # QEMU's and the kernel's builds run in threads: one Upstreams for both
+    # (it serialises the apt index updates), made once
+    _upstreams_lock: threading.Lock = field(
+        default_factory=threading.Lock, repr=False, compare=False
+    )
 
     @property
     def logs(self) -> Path:
@@ -33,9 +39,10 @@ class BuildContext:
 
     @property
     def upstreams(self) -> Upstreams:
-        if self._upstreams is None:
-            self._upstreams = Upstreams(self.cache, self.logs / "fetch.log")
-        return self._upstreams
+        with self._upstreams_lock:
+            if self._upstreams is None:
+                self._upstreams = Upstreams(self.cache, self.logs / "fetch.log")
+            return self._upstreams
 
     def ccache_env(self) -> dict[str, str]:
         if not shutil.which("ccache"):
