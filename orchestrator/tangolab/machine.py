@@ -39,11 +39,11 @@ import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from tangolab import instances
 from tangolab.build.artifacts import BOOT, Artifacts, load_artifacts
+from tangolab.closing import Closing
 from tangolab.console import CommandResult, SerialConsole
 from tangolab.errors import (
     CommandTimeout,
@@ -118,7 +118,7 @@ def check_nand_image(path: Path, blocks: int | None = None, *, writable: bool = 
     return found
 
 
-class Machine:
+class Machine(Closing):
     """A tango4 guest in QEMU (context manager; see the module documentation).
 
     Options: `artifacts` (the files to boot, default the build's:
@@ -297,14 +297,6 @@ class Machine:
 
     def __enter__(self) -> Machine:
         return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def start(self) -> Machine:
         """Start QEMU and wait until the guest shell is ready (and SSH, if asked)."""

@@ -33,10 +33,10 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from tangolab import lifetime
+from tangolab.closing import Closing
 from tangolab.errors import QmpError, TangolabError
 from tangolab.qmp import QmpClient
 
@@ -102,7 +102,7 @@ def _check_uint(name: str, value: int, bits: int = 64) -> None:
         raise ValueError(f"{name} {value:#x} does not fit in {bits} bits")
 
 
-class QTestMachine:
+class QTestMachine(Closing):
     """qemu-system-arm under qtest, driven from Python.
 
     `args` are extra command-line arguments (e.g. ``["-m", "64"]`` or
@@ -285,14 +285,6 @@ class QTestMachine:
         if self._proc is None:
             self.start()
         return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     # --- the qtest stream ----------------------------------------------------
 
