@@ -129,7 +129,7 @@ def add_runs_option(p: argparse.ArgumentParser, what: str) -> None:
 
 
 def register(sub: Any) -> None:
-    from tangolab.commands import bench_nand
+    from tangolab.commands import bench_build, bench_nand
 
     p = sub.add_parser("bench", help="benchmarks that print figures")
     bsub = p.add_subparsers(dest="bench", metavar="BENCH", required=True)
@@ -142,3 +142,4 @@ def register(sub: Any) -> None:
     add_artifact_options(b)
     b.set_defaults(func=cmd_bench_boot)
     bench_nand.register(bsub)
+    bench_build.register(bsub)
