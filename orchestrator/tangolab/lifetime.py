@@ -93,7 +93,13 @@ def owned_tempdir(prefix: str, base: Path = Path("/tmp")) -> Path:
     (SIGKILLed: nothing could remove them) are removed."""
     for stale in base.glob(f"{prefix}*-*"):
         pid, sep, _ = stale.name[len(prefix) :].partition("-")
-        if sep and pid.isdigit() and stale.owner() == _user() and not _alive(int(pid)):
+        if not (sep and pid.isdigit()) or _alive(int(pid)):
+            continue
+        try:
+            mine = stale.owner() == _user()
+        except OSError:
+            continue  # gone meanwhile (another process cleaned it up)
+        if mine:
             shutil.rmtree(stale, ignore_errors=True)
     return Path(tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-", dir=base))
 

@@ -12,9 +12,9 @@ import pytest
 from tangolab.experiment.cells import DMA_STATS, POLICY_PARAM
 from tangolab.machine import Machine
 
-pytestmark = pytest.mark.tangolab(blocks=64)
+pytestmark = pytest.mark.tangolab(blocks=32)
 
-BLOCKS = 64
+BLOCKS = 32
 
 
 def run_ok(m: Machine, cmd: str, timeout: float = 300) -> str:

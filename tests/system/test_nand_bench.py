@@ -38,8 +38,12 @@ def test_bench_nand_tiny(tango_machine: Machine) -> None:
         # QEMU's CPU time counts in 10 ms ticks: a 1 MiB write and dump
         # take more than that on either side
         assert trip["nandwrite"]["cpu_s_per_mib"] + trip["nanddump"]["cpu_s_per_mib"] > 0
-    rows = summarize(results["runs"])
-    assert all(r.ratio is not None and r.ratio > 0 for r in rows), rows
+    for r in summarize(results["runs"]):
+        # QEMU's CPU time counts in 10 ms ticks: nandsim may take none for a
+        # 1 MiB step, and then there is no ratio; every other figure has one
+        assert (r.ratio is None) == (r.nandsim == 0), r
+        if "CPU" not in r.label:
+            assert r.ratio is not None and r.ratio > 0, r
 
     # The last round trip's files are still there: the check passes on
     # them, and fails once 16 bytes of the dump (random data) are zeroed.

@@ -112,3 +112,14 @@ def test_a_sigkilled_process_temporary_directory_goes_with_the_next_one(tmp_path
     (tmp_path / "tlx-nopid").mkdir()
     owned_tempdir("tlx-", tmp_path)
     assert (tmp_path / "tly-1-x").is_dir() and (tmp_path / "tlx-nopid").is_dir()
+
+
+def test_a_directory_that_goes_while_looked_at_is_skipped(tmp_path: Path) -> None:
+    # Another process may remove a stale directory between the listing and
+    # the look at its owner (seen with two pytest-xdist workers): a dangling
+    # symbolic link is such a name, listed but gone.
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    (tmp_path / f"tlx-{dead.pid}-gone").symlink_to(tmp_path / "nowhere")
+    made = owned_tempdir("tlx-", tmp_path)
+    assert made.is_dir()
