@@ -273,7 +273,9 @@ class Machine(Closing):
             # sleep=off: an idle guest jumps to the next timer instead of
             # following host time, so a run is the same every time
             spec = f"shift={self.icount},sleep=off" if isinstance(self.icount, int) else self.icount
-            argv += ["-icount", spec]
+            # ... and so are the guest's random numbers: the board's
+            # /chosen/rng-seed comes from QEMU's guest random source
+            argv += ["-icount", spec, "-seed", "0"]
         if self.nand is not None:
             argv += ["-drive", f"if=mtd,index=0,format=raw,file={_opt(self.nand)}"]
             if self.scratch_nand is not None:

@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tangolab.machine import Machine
@@ -57,3 +59,14 @@ def test_global_timer_is_the_clocksource(tango_machine_module: Machine) -> None:
         "cat /sys/devices/system/clocksource/clocksource0/current_clocksource", check=True
     )
     assert res.output.strip() == "arm_global_timer"
+
+
+def test_the_random_pool_is_ready_before_init(tango_machine_module: Machine) -> None:
+    # The board's /chosen/rng-seed seeds it during boot: without it the pool
+    # was ready only seconds after /init started (getrandom() - and with it
+    # dropbear's first answer - waited for jitter entropy).
+    log = tango_machine_module.run("dmesg", check=True).output
+    ready = re.search(r"\[\s*([\d.]+)\] random: crng init done", log)
+    init = re.search(r"\[\s*([\d.]+)\] Run /init as init process", log)
+    assert ready and init, log[-2000:]
+    assert float(ready.group(1)) <= float(init.group(1)), (ready.group(0), init.group(0))

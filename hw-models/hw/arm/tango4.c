@@ -19,6 +19,7 @@
 #include "qemu/osdep.h"
 #include "qemu/units.h"
 #include "qemu/error-report.h"
+#include "qemu/guest-random.h"
 #include "qapi/error.h"
 #include "exec/address-spaces.h"
 #include "hw/arm/boot.h"
@@ -29,6 +30,7 @@
 #include "hw/qdev-properties.h"
 #include "system/blockdev.h"
 #include "system/block-backend.h"
+#include "system/device_tree.h"
 
 #define TANGO4_NUM_CS       TANGO4_NFC_MAX_CS
 #define TANGO4_MAX_RAM      (2 * GiB)
@@ -44,6 +46,22 @@ struct Tango4MachineState {
 };
 
 static struct arm_boot_info tango4_binfo;
+
+/*
+ * Like a boot loader that passes entropy, give the kernel 32 random bytes
+ * in /chosen/rng-seed: it seeds its random pool at once instead of
+ * gathering jitter entropy for seconds of guest time first (getrandom()
+ * blocks until then). The bytes come from the guest random source, which
+ * -seed makes deterministic and record/replay records; arm_load_dtb()
+ * draws new ones at every reset.
+ */
+static void tango4_modify_dtb(const struct arm_boot_info *info, void *fdt)
+{
+    uint8_t seed[32];
+
+    qemu_guest_getrandom_nofail(seed, sizeof(seed));
+    qemu_fdt_setprop(fdt, "/chosen", "rng-seed", seed, sizeof(seed));
+}
 
 /* The NAND chips, linked to the NFC before the SoC is realized */
 static void tango4_create_nand(MachineState *machine, Tango4SocState *soc,
@@ -144,6 +162,7 @@ static void tango4_init(MachineState *machine)
     tango4_binfo.loader_start = tango4_soc_memmap[TANGO4_DEV_DRAM];
     tango4_binfo.board_id = -1;
     tango4_binfo.psci_conduit = QEMU_PSCI_CONDUIT_SMC;
+    tango4_binfo.modify_dtb = tango4_modify_dtb;
     arm_load_kernel(&soc->cpus[0], machine, &tango4_binfo);
 }
 
