@@ -7,6 +7,7 @@ lost page the driver must go on without a reboot."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ import pytest
 from tangolab.experiment.cells import DELAY_PARAM, CellResult, CellSpec, measure, run_cell
 from tangolab.machine import Machine
 from tangolab.nand.layout import EccLayout, Geometry, compute_layout
+from tangolab.paths import build_dir, runs_dir
 
 BLOCKS = 64
 GEO = Geometry(blocks=BLOCKS)
@@ -144,7 +146,12 @@ def test_losses_are_seeded_and_repeatable() -> None:
             )
         )
 
+    t0 = time.time()
     a, a2, b = cell(1), cell(1), cell(2)
+    # a cell that measured removes its run directory (no other test runs
+    # these irq 4 us seed 1 cells)
+    left = [d for d in runs_dir(build_dir()).glob("cell-irq-4000-1-*") if d.stat().st_mtime >= t0]
+    assert left == [], left
     assert 0 < a.failed < a.pages, a  # some pages, not all: losses are random
     assert a.failed_pages == a2.failed_pages and a.bytes_dropped == a2.bytes_dropped, (a, a2)
     assert b.failed_pages != a.failed_pages, (a, b)

@@ -15,6 +15,7 @@ instructions, so a cell gives the same result every time.
 from __future__ import annotations
 
 import re
+import shutil
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, fields, replace
@@ -337,6 +338,9 @@ def run_cell(
             console(log)
     finally:
         m.close()
+    # measured and closed: what it found is in the result (a failed cell's
+    # directory, with its console log, stays)
+    shutil.rmtree(m.run_dir, ignore_errors=True)
     return replace(res, wall_s=round(time.monotonic() - t0, 2))
 
 
