@@ -220,6 +220,12 @@ def _machine(
     rec: Recording, mode: str, overlay: Path, extra: list[str], *, wait_ready: bool = True
 ) -> Machine:
     append, settings = _cell_args(rec.spec, rec.blocks)
+    if mode == "replay":
+        # The record ended with QEMU's quit, recorded as a shutdown that the
+        # replay repeats as soon as it gets there (the guest idles: at once
+        # in host time); paused instead, the machine still answers QMP
+        # (bytes dropped) until it is closed.
+        extra = ["-action", "shutdown=pause", *extra]
     return Machine(
         name=f"rr-{mode}-{rec.spec.policy}-{rec.dir.stat().st_ino % 10**6}",
         smp=1,
