@@ -30,6 +30,7 @@ import os
 import random
 import re
 import shutil
+import subprocess
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -625,6 +626,12 @@ class Session:
             raise
         except QmpError as e:
             m = self.machine
+            # A QEMU that dies closes its QMP socket a moment before it can
+            # be reaped: give it that moment, or a crash reads as a hang.
+            proc = m._proc
+            if proc is not None:
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    proc.wait(timeout=min(2.0, self.timeout))
             cls = QTestTimeout if m.alive() else QemuExited
             raise cls(
                 f"QMP {command}: {e}",
