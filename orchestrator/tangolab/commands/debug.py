@@ -45,7 +45,7 @@ from tangolab.experiment.cells import (
 from tangolab.experiment.report import fmt_latency
 from tangolab.nand.layout import Geometry
 from tangolab.paths import build_dir
-from tangolab.trace.reverse import GDB, TEARDOWN, gdb_path
+from tangolab.trace.reverse import BACKTRACE_LIMIT, GDB, TEARDOWN, gdb_path
 
 from .options import latency, seed
 from .trace import pages, policies
@@ -70,6 +70,7 @@ def gdb_backtraces(vmlinux: Path, port: int, timeout: float = 120.0) -> str:
         gdb_path(), "-q", "-batch", "-nx",
         "-ex", "set pagination off",
         "-ex", "set confirm off",
+        "-ex", f"set backtrace limit {BACKTRACE_LIMIT}",
         "-ex", f"target remote 127.0.0.1:{port}",
         "-ex", "info threads",
         "-ex", "thread apply all bt",
@@ -77,8 +78,12 @@ def gdb_backtraces(vmlinux: Path, port: int, timeout: float = 120.0) -> str:
     ]  # fmt: skip
     try:
         res = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
-    except subprocess.TimeoutExpired:
-        raise DebugError(f"{GDB} did not finish in {timeout:.0f} s") from None
+    except subprocess.TimeoutExpired as e:
+        got = e.stdout.decode(errors="replace") if isinstance(e.stdout, bytes) else e.stdout or ""
+        tail = "".join(f"\n  | {line}" for line in got.splitlines()[-12:])
+        raise DebugError(
+            f"{GDB} did not finish in {timeout:.0f} s; its last lines:{tail}"
+        ) from None
     if res.returncode != 0 or "Thread" not in res.stdout:
         raise DebugError(f"{GDB} failed ({res.returncode}):\n{res.stdout}{res.stderr}")
     return res.stdout

@@ -28,6 +28,10 @@ from pathlib import Path
 from .parse import TraceError
 
 GDB = "gdb-multiarch"
+#: frames per backtrace at most: without DWARF (the kernel has it only in
+#: the two drivers) gdb unwinds by prologue analysis, which can go round a
+#: loop of frames for ever (seen: `thread apply all bt` never ending)
+BACKTRACE_LIMIT = 64
 #: the DMA driver's tear-down of a route
 TEARDOWN = "tangox_dma_unroute"
 #: the DMA driver's interrupt handler
@@ -107,6 +111,7 @@ def reverse_to(vmlinux: Path, port: int, breakpoint: str, timeout: float = 900.0
     commands = [
         "set pagination off",
         "set confirm off",
+        f"set backtrace limit {BACKTRACE_LIMIT}",
         f"target remote 127.0.0.1:{port}",
         f"echo {_MARK}loss\\n",
         "monitor info replay",
